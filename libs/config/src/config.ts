@@ -1,0 +1,162 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+
+/** Ferry's configuration, typed and grouped. Built once from the environment by loadConfig(). */
+export interface FerryConfig {
+  http: { port: number; host: string; publicUrl: string; bodyLimitBytes: number };
+  database: {
+    /** Owner connection: creates the database, runs migrations. */
+    url: string;
+    /** Application connection: a role without BYPASSRLS, held to the row-level-security policies. */
+    appUrl: string;
+    appRole: string;
+    poolSize: number;
+  };
+  redis: { url: string; keyPrefix: string };
+  auth: {
+    appSecret: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    invitationTtlSeconds: number;
+    loginMaxAttempts: number;
+    loginWindowSeconds: number;
+  };
+  rateLimit: { perMinute: number };
+  outbox: { relayIntervalMs: number; relayGraceMs: number };
+  log: { level: string };
+  allowPrivateUrls: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, problem: string) {
+    super(`Configuration error: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/ferry';
+const DEFAULT_APP_ROLE = 'ferry_app';
+
+export function loadConfig(overrides: Env = {}, env: Env = process.env): FerryConfig {
+  const read = (name: string): string | undefined => {
+    const value = name in overrides ? overrides[name] : env[name];
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const port = int(read, 'PORT', 3000, 0, 65535);
+  const databaseUrl = url(read, 'DATABASE_URL', DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']);
+  const appUrl = read('DATABASE_APP_URL')
+    ? url(read, 'DATABASE_APP_URL', '', ['postgres:', 'postgresql:'])
+    : withUser(databaseUrl, DEFAULT_APP_ROLE);
+  return {
+    http: {
+      port,
+      host: read('HOST') ?? '0.0.0.0',
+      publicUrl: url(read, 'PUBLIC_URL', `http://localhost:${port}`, ['http:', 'https:']).replace(/\/$/, ''),
+      bodyLimitBytes: int(read, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    },
+    database: {
+      url: databaseUrl,
+      appUrl,
+      appRole: decodeURIComponent(new URL(appUrl).username),
+      poolSize: int(read, 'DATABASE_POOL_SIZE', 20, 1, 500),
+    },
+    redis: {
+      url: url(read, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+      keyPrefix: read('REDIS_PREFIX') ?? 'ferry',
+    },
+    auth: {
+      appSecret: secret(read),
+      accessTokenTtlSeconds: int(read, 'ACCESS_TOKEN_TTL_SECONDS', 900, 10, 86_400),
+      refreshTokenTtlSeconds: int(read, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
+      invitationTtlSeconds: int(read, 'INVITATION_TTL_SECONDS', 7 * 86_400, 60, 90 * 86_400),
+      loginMaxAttempts: int(read, 'LOGIN_MAX_ATTEMPTS', 5, 1, 1000),
+      loginWindowSeconds: int(read, 'LOGIN_WINDOW_SECONDS', 900, 1, 86_400),
+    },
+    rateLimit: { perMinute: int(read, 'RATE_LIMIT_PER_MINUTE', 1200, 1, 1_000_000) },
+    outbox: {
+      relayIntervalMs: int(read, 'OUTBOX_RELAY_INTERVAL_MS', 1000, 10, 3_600_000),
+      relayGraceMs: int(read, 'OUTBOX_RELAY_GRACE_MS', 5000, 0, 3_600_000),
+    },
+    log: { level: oneOf(read, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
+    allowPrivateUrls: bool(read, 'ALLOW_PRIVATE_URLS', false),
+  };
+}
+
+type Reader = (name: string) => string | undefined;
+
+function int(read: Reader, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function url(read: Reader, name: string, fallback: string, protocols: string[]): string {
+  const raw = read(name) ?? fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `is not a valid URL: "${raw}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+  }
+  return raw;
+}
+
+function bool(read: Reader, name: string, fallback: boolean): boolean {
+  const raw = read(name);
+  if (raw === undefined) return fallback;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function oneOf(read: Reader, name: string, fallback: string, allowed: string[]): string {
+  const raw = read(name) ?? fallback;
+  if (!allowed.includes(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw;
+}
+
+function withUser(databaseUrl: string, user: string): string {
+  const parsed = new URL(databaseUrl);
+  parsed.username = user;
+  parsed.password = '';
+  return parsed.toString();
+}
+
+/**
+ * APP_SECRET signs tokens and derives the credential encryption key. Production sets it; on a
+ * developer's machine one is generated once and kept in .ferry/dev-secret (git-ignored), so tokens
+ * and encrypted credentials survive restarts.
+ */
+function secret(read: Reader): string {
+  const given = read('APP_SECRET');
+  if (given !== undefined) {
+    if (given.length < 32) throw new ConfigError('APP_SECRET', 'must be at least 32 characters');
+    return given;
+  }
+  const file = resolve(read('FERRY_STATE_DIR') ?? '.ferry', 'dev-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const generated = randomBytes(32).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true });
+  try {
+    writeFileSync(file, `${generated}\n`, { mode: 0o600, flag: 'wx' });
+    return generated;
+  } catch (error) {
+    // Another process (the worker starting beside the API) wrote it first: use theirs.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw error;
+  }
+}
+
+/** Which Vitest worker runs this file, so each gets a database of its own. */
+export function testWorkerId(env: Env = process.env): string {
+  return env['VITEST_POOL_ID'] ?? env['VITEST_WORKER_ID'] ?? '0';
+}

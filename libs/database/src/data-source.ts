@@ -1,0 +1,37 @@
+import { DataSource } from 'typeorm';
+import pg from 'pg';
+import type { FerryConfig } from '#config';
+import { ENTITIES } from './entity-list.js';
+import { Foundation1764320000000 } from './migrations/1764320000000-foundation.js';
+
+/** Every migration, in order. Add a new one at the end; never edit one that has shipped. */
+export const MIGRATIONS = [Foundation1764320000000];
+
+// Postgres bigint (count(*)) arrives as a string; counts here always fit in a JS number.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/** The connection the application runs on: the app role, held to row-level security. */
+export function createAppDataSource(config: FerryConfig): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: config.database.appUrl,
+    entities: ENTITIES,
+    synchronize: false,
+    migrationsRun: false,
+    extra: { max: config.database.poolSize, application_name: 'ferry' },
+  });
+}
+
+/** The owner connection: migrations only. */
+export function createOwnerDataSource(config: FerryConfig): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: config.database.url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTransactionMode: 'all',
+    synchronize: false,
+    // The migrations grant to the app role by name; it travels as a session setting.
+    extra: { max: 1, application_name: 'ferry-migrate', options: `-c ferry.app_role=${config.database.appRole}` },
+  });
+}

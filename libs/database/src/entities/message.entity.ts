@@ -1,0 +1,47 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import type { Channel, MessageDirection, MessageStatus, MessageType } from '#domain';
+
+export interface TemplateRef {
+  name: string;
+  language: string;
+  parameters: string[];
+}
+
+@Entity('messages')
+export class MessageEntity {
+  @PrimaryColumn('uuid') id: string;
+  @Column('uuid', { name: 'workspace_id' }) workspaceId: string;
+  @Column('uuid', { name: 'conversation_id' }) conversationId: string;
+  @Column('text') direction: MessageDirection;
+  @Column('text') type: MessageType;
+  @Column('text') body: string;
+  @Column('jsonb', { nullable: true }) template: TemplateRef | null;
+  @Column('text') status: MessageStatus;
+  @Column('uuid', { name: 'identity_id', nullable: true }) identityId: string | null;
+  @Column('uuid', { name: 'inbox_id', nullable: true }) inboxId: string | null;
+  @Column('uuid', { name: 'sender_member_id', nullable: true }) senderMemberId: string | null;
+  @Column('text', { name: 'external_id', nullable: true }) externalId: string | null;
+  @Column('uuid', { array: true }) fallback: string[];
+  @Column('text', { name: 'error_code', nullable: true }) errorCode: string | null;
+  @Column('text', { name: 'error_reason', nullable: true }) errorReason: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
+}
+
+/** One try to deliver a message over one identity: the ledger the thread shows. */
+@Entity('delivery_attempts')
+export class DeliveryAttemptEntity {
+  @PrimaryColumn('uuid') id: string;
+  @Column('uuid', { name: 'workspace_id' }) workspaceId: string;
+  @Column('uuid', { name: 'message_id' }) messageId: string;
+  @Column('uuid', { name: 'identity_id', nullable: true }) identityId: string | null;
+  @Column('uuid', { name: 'inbox_id', nullable: true }) inboxId: string | null;
+  @Column('text') channel: Channel;
+  @Column('text') status: string;
+  @Column('text', { name: 'provider_request_id', nullable: true }) providerRequestId: string | null;
+  @Column('text', { name: 'response_code', nullable: true }) responseCode: string | null;
+  @Column('text', { name: 'error_code', nullable: true }) errorCode: string | null;
+  @Column('text', { nullable: true }) error: string | null;
+  @Column('integer', { name: 'latency_ms', nullable: true }) latencyMs: number | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
+}

@@ -1,0 +1,5 @@
+export * from './data-source.js';
+export * from './migrate.js';
+export * from './tenant-db.js';
+export * from './database.module.js';
+export * from './entity-list.js';

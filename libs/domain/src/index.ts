@@ -1,0 +1,6 @@
+export * from './domain-error.js';
+export * from './ids.js';
+export * from './enums.js';
+export * from './permissions.js';
+export * from './message-status.js';
+export * from './cursor.js';

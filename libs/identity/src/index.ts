@@ -1,0 +1,3 @@
+export * from './principal.js';
+export * from './auth.service.js';
+export * from './identity.module.js';

@@ -1,0 +1,5 @@
+export * from './job-catalogue.js';
+export * from './redis.js';
+export * from './queues.js';
+export * from './outbox.js';
+export * from './queue.module.js';

@@ -1,0 +1,37 @@
+import type { JobsOptions } from 'bullmq';
+
+/** Queues are separate by kind, so a flood of one never delays another. */
+export const QUEUE_NAMES = ['inbound', 'outbound', 'status', 'events'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+/**
+ * The one job catalogue: each job's payload type, queue and options live together.
+ * To add a job: add its payload to JobPayloads and its entry to JOBS; the compiler then asks for a
+ * handler wherever jobs are dispatched, and the worker refuses to start without one.
+ */
+export interface JobPayloads {
+  /** Deliver an outbound message (written with status queued in the same transaction). */
+  'message.send': { workspaceId: string; messageId: string };
+}
+export type JobName = keyof JobPayloads;
+
+export interface JobDefinition {
+  queue: QueueName;
+  options: JobsOptions;
+}
+
+export const JOBS: { [N in JobName]: JobDefinition } = {
+  'message.send': {
+    queue: 'outbound',
+    options: { attempts: 8, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  },
+};
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(JOBS, name);
+}
+
+/** Job names whose queue is `queue`. */
+export function jobsOn(queue: QueueName): JobName[] {
+  return (Object.keys(JOBS) as JobName[]).filter((name) => JOBS[name].queue === queue);
+}

@@ -1,0 +1,48 @@
+import type { DataSource } from 'typeorm';
+import { uuidv7 } from '#domain';
+import { OutboxEntity, type TenantTx } from '#database';
+import { isJobName, type JobName, type JobPayloads } from './job-catalogue.js';
+import type { Queues } from './queues.js';
+
+/**
+ * The transactional outbox. A job is written as a row in the same transaction as the change that
+ * causes it, then published to BullMQ after commit (jobId = row id). If publishing fails (Redis down,
+ * a crash between commit and publish) the row stays unpublished and the relay sends it later.
+ * Postgres, not Redis, is the record of intent.
+ */
+export class Outbox {
+  constructor(
+    private readonly queues: Queues,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  async write<N extends JobName>(tx: TenantTx, name: N, payload: JobPayloads[N]): Promise<string> {
+    const id = uuidv7();
+    await tx.manager.insert(OutboxEntity, { id, workspaceId: tx.workspaceId, jobName: name, payload, publishedAt: null });
+    tx.afterCommit(async () => {
+      await this.queues.add(name, payload, id);
+      await this.markPublished([id]);
+    });
+    return id;
+  }
+
+  /** Re-publishes rows older than `graceMs` that were never published; returns how many. */
+  async relay(graceMs: number, batch = 500): Promise<number> {
+    const rows: Array<{ id: string; job_name: string; payload: unknown }> = await this.dataSource.query(
+      `SELECT id, job_name, payload FROM ferry_outbox_pending(make_interval(secs => $1), $2)`,
+      [graceMs / 1000, batch],
+    );
+    const published: string[] = [];
+    for (const row of rows) {
+      if (!isJobName(row.job_name)) continue; // a job from a newer release: leave it for that release
+      await this.queues.add(row.job_name, row.payload as JobPayloads[JobName], row.id);
+      published.push(row.id);
+    }
+    if (published.length > 0) await this.markPublished(published);
+    return published.length;
+  }
+
+  private async markPublished(ids: string[]): Promise<void> {
+    await this.dataSource.query('SELECT ferry_outbox_mark_published($1::uuid[])', [ids]);
+  }
+}

@@ -1,0 +1,44 @@
+import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import type { Redis } from 'ioredis';
+import { CONFIG, type FerryConfig } from '#config';
+import { DATA_SOURCE } from '#database';
+import { createRedis } from './redis.js';
+import { Queues } from './queues.js';
+import { Outbox } from './outbox.js';
+
+/** Redis for commands (rate limits, throttles). */
+export const REDIS = Symbol('REDIS');
+const QUEUE_REDIS = Symbol('QUEUE_REDIS');
+
+@Global()
+@Module({
+  providers: [
+    { provide: REDIS, inject: [CONFIG], useFactory: (config: FerryConfig) => createRedis(config, 'commands') },
+    { provide: QUEUE_REDIS, inject: [CONFIG], useFactory: (config: FerryConfig) => createRedis(config, 'queue') },
+    {
+      provide: Queues,
+      inject: [QUEUE_REDIS, CONFIG],
+      useFactory: (redis: Redis, config: FerryConfig) => new Queues(redis, config),
+    },
+    {
+      provide: Outbox,
+      inject: [Queues, DATA_SOURCE],
+      useFactory: (queues: Queues, dataSource: DataSource) => new Outbox(queues, dataSource),
+    },
+  ],
+  exports: [REDIS, Queues, Outbox],
+})
+export class QueueModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(QUEUE_REDIS) private readonly queueRedis: Redis,
+    private readonly queues: Queues,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.queues.close();
+    this.redis.disconnect();
+    this.queueRedis.disconnect();
+  }
+}

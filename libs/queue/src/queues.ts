@@ -1,0 +1,42 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { FerryConfig } from '#config';
+import { JOBS, type JobName, type JobPayloads, QUEUE_NAMES, type QueueName } from './job-catalogue.js';
+
+/** The producer side of every queue, one BullMQ Queue per kind. */
+export class Queues {
+  private readonly queues: Map<QueueName, Queue>;
+
+  constructor(connection: Redis, config: FerryConfig) {
+    this.queues = new Map(
+      QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix: config.redis.keyPrefix })]),
+    );
+  }
+
+  /** Adds a job; `jobId` makes a re-publish of the same outbox row a no-op while the job exists. */
+  async add<N extends JobName>(name: N, payload: JobPayloads[N], jobId: string): Promise<void> {
+    const definition = JOBS[name];
+    await this.get(definition.queue).add(name, payload, { ...definition.options, jobId });
+  }
+
+  get(name: QueueName): Queue {
+    const queue = this.queues.get(name);
+    if (!queue) throw new Error(`Unknown queue ${name}`);
+    return queue;
+  }
+
+  /** Waiting + delayed + active jobs per queue, for /metrics. */
+  async depths(): Promise<Record<QueueName, number>> {
+    const entries = await Promise.all(
+      QUEUE_NAMES.map(async (name) => {
+        const counts = await this.get(name).getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+        return [name, Object.values(counts).reduce((sum, n) => sum + n, 0)] as const;
+      }),
+    );
+    return Object.fromEntries(entries) as Record<QueueName, number>;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+  }
+}
