@@ -14,7 +14,8 @@ import { IdempotencyStore } from './http/idempotency.store.js';
 import { Metrics } from './ops/metrics.js';
 import { OpsController } from './ops/ops.controller.js';
 import { IDENTITY_CONTROLLERS } from './identity/identity.routes.js';
-import { INBOX_CONTROLLERS } from './inbox/inbox.routes.js';
+import { SETTINGS_CONTROLLERS } from './settings/settings.routes.js';
+import { CONVERSATION_CONTROLLERS } from './conversations/conversations.routes.js';
 
 /** The HTTP application: controllers only; every behaviour lives in a lib. */
 @Module({})
@@ -23,7 +24,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule, QueueModule, IdentityModule, MessagingModule],
-      controllers: [OpsController, ...IDENTITY_CONTROLLERS, ...INBOX_CONTROLLERS],
+      controllers: [OpsController, ...IDENTITY_CONTROLLERS, ...SETTINGS_CONTROLLERS, ...CONVERSATION_CONTROLLERS],
       providers: [
         RateLimiter,
         IdempotencyStore,

@@ -1,1 +1,2 @@
 export * from './messaging.module.js';
+export * from './inboxes/inboxes.repository.js';

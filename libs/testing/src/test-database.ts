@@ -1,7 +1,6 @@
 import { loadConfig, testWorkerId, type FerryConfig } from '#config';
 import { ensureDatabase } from '#database';
-
-export const TEMPLATE_DATABASE = 'ferry_test_template';
+import { inject } from 'vitest';
 
 export function testDatabaseUrl(baseUrl: string, name: string): string {
   const url = new URL(baseUrl);
@@ -19,8 +18,9 @@ export function testConfig(overrides: Record<string, string> = {}): Promise<Ferr
   prepared ??= (async () => {
     const base = loadConfig();
     const worker = testWorkerId();
-    const url = testDatabaseUrl(base.database.url, `ferry_test_${worker}`);
-    await ensureDatabase(url, TEMPLATE_DATABASE);
+    const run = inject('ferryTestRun');
+    const url = testDatabaseUrl(base.database.url, `${run}_w${worker}`);
+    await ensureDatabase(url, `${run}_template`);
     return loadConfig({
       DATABASE_URL: url,
       DATABASE_APP_URL: '',
