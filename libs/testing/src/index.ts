@@ -1,2 +1,3 @@
 export * from './test-database.js';
 export * from './api-harness.js';
+export * from './fixtures.js';

@@ -1,0 +1,48 @@
+import pg from 'pg';
+import { uuidv7 } from '#domain';
+import type { FerryConfig } from '#config';
+import { mintApiKey } from '#identity';
+
+export interface SeededTenant {
+  workspaceId: string;
+  userId: string;
+  memberId: string;
+  /** An API key of the workspace (admin rights). */
+  apiKey: string;
+}
+
+/**
+ * A workspace with an owner and an API key, written straight to the database (owner connection),
+ * for tests of features that need a tenant but are not about sign-up.
+ */
+export async function seedTenant(config: FerryConfig, name = 'Test workspace'): Promise<SeededTenant> {
+  const client = new pg.Client({ connectionString: config.database.url });
+  await client.connect();
+  try {
+    const workspaceId = uuidv7();
+    const userId = uuidv7();
+    const memberId = uuidv7();
+    const minted = mintApiKey(workspaceId);
+    await client.query('BEGIN');
+    await client.query(`SELECT set_config('app.workspace_id', $1, true)`, [workspaceId]);
+    await client.query('INSERT INTO workspaces (id, name) VALUES ($1, $2)', [workspaceId, name]);
+    await client.query(`INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, 'x')`, [
+      userId,
+      `owner-${userId}@example.test`,
+      'Owner',
+    ]);
+    await client.query(`INSERT INTO members (id, workspace_id, user_id, role) VALUES ($1, $2, $3, 'owner')`, [
+      memberId,
+      workspaceId,
+      userId,
+    ]);
+    await client.query(
+      `INSERT INTO api_keys (id, workspace_id, name, prefix, key_hash, created_by) VALUES ($1, $2, 'test', $3, $4, $5)`,
+      [uuidv7(), workspaceId, minted.prefix, minted.hash, memberId],
+    );
+    await client.query('COMMIT');
+    return { workspaceId, userId, memberId, apiKey: minted.key };
+  } finally {
+    await client.end();
+  }
+}
