@@ -1,21 +1,78 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError } from '#domain';
+import { DomainError, type Role } from '#domain';
 import { TenantDb } from '#database';
 import type { Principal } from './principal.js';
-import { parseApiKey } from './api-key-token.js';
-import { ApiKeysRepository } from './api-keys.repository.js';
+import { parseApiKey } from './tokens/api-key-token.js';
+import { AccessTokenService } from './tokens/access-token.js';
+import { ApiKeysRepository } from './api-keys/api-keys.repository.js';
+import { UsersRepository } from './accounts/users.repository.js';
+import { WorkspacesRepository } from './accounts/workspaces.repository.js';
+import { MembersRepository } from './members/members.repository.js';
+import type { MemberRef, UserView, WorkspaceView } from './sessions/session-tokens.service.js';
+
+/** GET /v1/me for a user: who, where, as what, and where else they can switch to. */
+export interface UserMe {
+  user: UserView;
+  workspace: WorkspaceView;
+  member: MemberRef;
+  workspaces: Array<{ id: string; name: string; role: Role }>;
+}
+
+/** GET /v1/me for an API key. */
+export interface ApiKeyMe {
+  apiKey: { id: string; name: string };
+  workspace: WorkspaceView;
+}
+
+const invalidToken = (): DomainError => DomainError.unauthenticated('auth.invalid_token', 'The token is not valid');
 
 @Injectable()
 export class AuthService {
   constructor(
     private readonly db: TenantDb,
     private readonly apiKeys: ApiKeysRepository,
+    private readonly accessTokens: AccessTokenService,
+    private readonly users: UsersRepository,
+    private readonly members: MembersRepository,
+    private readonly workspaces: WorkspacesRepository,
   ) {}
 
-  /** Resolves a bearer token (user access token or `fry_` API key) to its principal. */
+  /**
+   * Resolves a bearer token (user access token or `fry_` API key) to its principal. Access tokens
+   * are checked without the database: they live minutes, and refresh re-checks the membership.
+   */
   async authenticate(token: string): Promise<Principal> {
     if (token.startsWith('fry_')) return this.authenticateApiKey(token);
-    throw DomainError.unauthenticated('auth.invalid_token', 'The token is not valid');
+    const claims = this.accessTokens.verify(token);
+    return { kind: 'user', workspaceId: claims.wid, memberId: claims.mid, userId: claims.sub, apiKeyId: null, role: claims.role };
+  }
+
+  async me(caller: Principal): Promise<UserMe | ApiKeyMe> {
+    if (caller.kind === 'api_key' && caller.apiKeyId) return this.apiKeyMe(caller.workspaceId, caller.apiKeyId);
+    if (!caller.userId) throw invalidToken();
+    const userId = caller.userId;
+    return this.db.asUser(userId, async (tx) => {
+      const user = await this.users.findById(tx, userId);
+      const memberships = await this.members.listMembershipsOfUser(tx);
+      const current = memberships.find((membership) => membership.workspaceId === caller.workspaceId);
+      // Removed since the token was issued: the token outlives the membership by minutes at most.
+      if (!user || !current) throw invalidToken();
+      return {
+        user: { id: user.id, name: user.name, email: user.email },
+        workspace: { id: current.workspaceId, name: current.workspaceName },
+        member: { id: current.memberId, role: current.role },
+        workspaces: memberships.map((m) => ({ id: m.workspaceId, name: m.workspaceName, role: m.role })),
+      };
+    });
+  }
+
+  private async apiKeyMe(workspaceId: string, apiKeyId: string): Promise<ApiKeyMe> {
+    return this.db.run(workspaceId, async (tx) => {
+      const workspace = await this.workspaces.findCurrent(tx);
+      const key = await this.apiKeys.findActiveById(tx, apiKeyId);
+      if (!workspace || !key) throw invalidToken();
+      return { apiKey: { id: key.id, name: key.name }, workspace: { id: workspace.id, name: workspace.name } };
+    });
   }
 
   private async authenticateApiKey(key: string): Promise<Principal> {

@@ -1,4 +1,5 @@
 export * from './job-catalogue.js';
+export * from './job-handlers.js';
 export * from './redis.js';
 export * from './queues.js';
 export * from './outbox.js';

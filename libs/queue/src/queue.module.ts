@@ -7,18 +7,16 @@ import { createRedis } from './redis.js';
 import { Queues } from './queues.js';
 import { Outbox } from './outbox.js';
 
-/** Redis for commands (rate limits, throttles). */
+/** Redis for commands (rate limits, throttles); fails fast when Redis is down. */
 export const REDIS = Symbol('REDIS');
-const QUEUE_REDIS = Symbol('QUEUE_REDIS');
 
 @Global()
 @Module({
   providers: [
     { provide: REDIS, inject: [CONFIG], useFactory: (config: FerryConfig) => createRedis(config, 'commands') },
-    { provide: QUEUE_REDIS, inject: [CONFIG], useFactory: (config: FerryConfig) => createRedis(config, 'queue') },
     {
       provide: Queues,
-      inject: [QUEUE_REDIS, CONFIG],
+      inject: [REDIS, CONFIG],
       useFactory: (redis: Redis, config: FerryConfig) => new Queues(redis, config),
     },
     {
@@ -32,13 +30,11 @@ const QUEUE_REDIS = Symbol('QUEUE_REDIS');
 export class QueueModule implements OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
-    @Inject(QUEUE_REDIS) private readonly queueRedis: Redis,
     private readonly queues: Queues,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.queues.close();
     this.redis.disconnect();
-    this.queueRedis.disconnect();
   }
 }

@@ -2,14 +2,18 @@ import { Redis } from 'ioredis';
 import type { FerryConfig } from '#config';
 
 /**
- * A Redis connection. BullMQ needs `maxRetriesPerRequest: null` on connections it blocks on;
- * other users (rate limits, caches) fail fast instead so a Redis outage shows as an error, not a hang.
+ * A Redis connection for one purpose:
+ * - `commands` (rate limits, throttles, and producing jobs from a request or the relay) fails fast, so
+ *   a Redis outage is an error the caller handles (the outbox keeps the job), never a hung request;
+ * - `consumer` (BullMQ workers, which block on Redis) waits and reconnects forever, as BullMQ requires.
  */
-export function createRedis(config: FerryConfig, purpose: 'queue' | 'commands'): Redis {
-  return new Redis(config.redis.url, {
-    maxRetriesPerRequest: purpose === 'queue' ? null : 1,
-    enableOfflineQueue: purpose === 'queue',
+export function createRedis(config: FerryConfig, purpose: 'commands' | 'consumer'): Redis {
+  const redis = new Redis(config.redis.url, {
+    maxRetriesPerRequest: purpose === 'consumer' ? null : 1,
+    enableOfflineQueue: purpose === 'consumer',
     connectionName: `ferry-${purpose}`,
-    lazyConnect: false,
   });
+  // Without a listener ioredis prints every failed reconnect; readiness and callers report outages.
+  redis.on('error', () => undefined);
+  return redis;
 }

@@ -64,6 +64,9 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
+      // Fastify's own errors (body parsing, limits) reach us wrapped, with the original as the cause.
+      const cause = exception.cause as { code?: string } | undefined;
+      if (typeof cause?.code === 'string') return problem(status, fastifyCode(cause.code, status), exception.message);
       if (status === 404) return problem(404, 'route.not_found', `No route ${request.method} ${request.url}`);
       return problem(status, `http.${status}`, exception.message);
     }

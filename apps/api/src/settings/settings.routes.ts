@@ -1,4 +1,8 @@
 import type { Type } from '@nestjs/common';
+import { CannedResponsesController } from './canned-responses.controller.js';
+import { InboxesController } from './inboxes.controller.js';
+import { LabelsController } from './labels.controller.js';
+import { TeamsController } from './teams.controller.js';
 
 /** Controllers of inboxes, teams, labels and canned responses. */
-export const SETTINGS_CONTROLLERS: Type[] = [];
+export const SETTINGS_CONTROLLERS: Type[] = [InboxesController, TeamsController, LabelsController, CannedResponsesController];

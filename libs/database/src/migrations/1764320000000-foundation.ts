@@ -302,7 +302,11 @@ export class Foundation1764320000000 implements MigrationInterface {
     // Row-level security. FORCE applies the policies to the table owner too.
     await q.query(`ALTER TABLE workspaces ENABLE ROW LEVEL SECURITY`);
     await q.query(`ALTER TABLE workspaces FORCE ROW LEVEL SECURITY`);
-    await q.query(`CREATE POLICY tenant ON workspaces USING (id = ferry_workspace())`);
+    // A user also sees the workspaces they belong to (names for login, switch and /me), nothing more.
+    await q.query(`
+      CREATE POLICY tenant ON workspaces
+      USING (id = ferry_workspace() OR id IN (SELECT m.workspace_id FROM members m WHERE m.user_id = ferry_user()))
+      WITH CHECK (id = ferry_workspace())`);
     await q.query(`ALTER TABLE members ENABLE ROW LEVEL SECURITY`);
     await q.query(`ALTER TABLE members FORCE ROW LEVEL SECURITY`);
     // A user sees their own memberships in every workspace (to log in and to switch), nothing more.

@@ -1,4 +1,17 @@
 import type { Provider } from '@nestjs/common';
+import { CannedResponsesRepository } from './canned-responses.repository.js';
+import { CannedResponsesService } from './canned-responses.service.js';
+import { LabelsRepository } from './labels.repository.js';
+import { LabelsService } from './labels.service.js';
+import { TeamsRepository } from './teams.repository.js';
+import { TeamsService } from './teams.service.js';
 
 /** Teams, labels and canned responses. */
-export const SETTINGS_PROVIDERS: Provider[] = [];
+export const SETTINGS_PROVIDERS: Provider[] = [
+  TeamsRepository,
+  TeamsService,
+  LabelsRepository,
+  LabelsService,
+  CannedResponsesRepository,
+  CannedResponsesService,
+];

@@ -1,0 +1,94 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Principal } from '#identity';
+import { ContactsService } from '#messaging';
+import { DEFAULT_PAGE_SIZE } from '../http/pagination.dto.js';
+import { Caller, RequirePermission } from '../auth/auth.decorators.js';
+import { ApiProblemResponse, entityId } from './common.dto.js';
+import {
+  ContactDto,
+  ContactPageDto,
+  ContactQueryDto,
+  CreateContactDto,
+  CreateIdentityDto,
+  IdentityDto,
+  UpdateContactDto,
+} from './contacts.dto.js';
+
+const IDEMPOTENCY_KEY = { name: 'Idempotency-Key', required: false, description: 'Retry safely: the same key and body within 24 h returns the first response' };
+
+@ApiTags('contacts')
+@ApiBearerAuth('bearer')
+@RequirePermission('conversations.work')
+@Controller('v1/contacts')
+export class ContactsController {
+  constructor(private readonly contacts: ContactsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List contacts, newest first; ?q= searches name, email and phone' })
+  @ApiOkResponse({ type: ContactPageDto })
+  async list(@Caller() caller: Principal, @Query() query: ContactQueryDto): Promise<ContactPageDto> {
+    const page = await this.contacts.list(caller.workspaceId, { q: query.q, cursor: query.cursor, limit: query.limit ?? DEFAULT_PAGE_SIZE });
+    return { data: page.data.map((contact) => ContactDto.from(contact)), nextCursor: page.nextCursor };
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create a contact' })
+  @ApiHeader(IDEMPOTENCY_KEY)
+  @ApiCreatedResponse({ type: ContactDto })
+  @ApiProblemResponse(409, 'contact.email_taken or contact.phone_taken')
+  async create(@Caller() caller: Principal, @Body() body: CreateContactDto): Promise<ContactDto> {
+    const { contact, identities } = await this.contacts.create(caller.workspaceId, body);
+    return ContactDto.from(contact, identities);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Get a contact with its identities' })
+  @ApiOkResponse({ type: ContactDto })
+  async get(@Caller() caller: Principal, @Param('id', entityId('contact')) id: string): Promise<ContactDto> {
+    const { contact, identities } = await this.contacts.get(caller.workspaceId, id);
+    return ContactDto.from(contact, identities);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Update a contact (null clears a field)' })
+  @ApiOkResponse({ type: ContactDto })
+  @ApiProblemResponse(409, 'contact.email_taken or contact.phone_taken')
+  async update(
+    @Caller() caller: Principal,
+    @Param('id', entityId('contact')) id: string,
+    @Body() body: UpdateContactDto,
+  ): Promise<ContactDto> {
+    const { contact, identities } = await this.contacts.update(caller.workspaceId, id, body);
+    return ContactDto.from(contact, identities);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a contact (it and its conversations disappear from the API)' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  async remove(@Caller() caller: Principal, @Param('id', entityId('contact')) id: string): Promise<void> {
+    await this.contacts.remove(caller.workspaceId, id);
+  }
+
+  @Post(':id/identities')
+  @ApiOperation({ summary: 'Link an address on an inbox (OpenID, wa_id, phone, email...) to the contact' })
+  @ApiHeader(IDEMPOTENCY_KEY)
+  @ApiCreatedResponse({ type: IdentityDto })
+  @ApiProblemResponse(409, 'identity.taken: the address belongs to another contact')
+  async addIdentity(
+    @Caller() caller: Principal,
+    @Param('id', entityId('contact')) id: string,
+    @Body() body: CreateIdentityDto,
+  ): Promise<IdentityDto> {
+    return IdentityDto.from(await this.contacts.addIdentity(caller.workspaceId, id, body));
+  }
+}

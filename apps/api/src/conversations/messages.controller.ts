@@ -1,0 +1,49 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Principal } from '#identity';
+import { MessagesService } from '#messaging';
+import { DEFAULT_PAGE_SIZE } from '../http/pagination.dto.js';
+import { Caller, RequirePermission } from '../auth/auth.decorators.js';
+import { ApiProblemResponse, entityId } from './common.dto.js';
+import { CreateMessageDto, MessageDetailDto, MessageDto, MessagePageDto, MessageQueryDto } from './messages.dto.js';
+
+@ApiTags('messages')
+@ApiBearerAuth('bearer')
+@RequirePermission('conversations.work')
+@Controller('v1')
+export class MessagesController {
+  constructor(private readonly messages: MessagesService) {}
+
+  @Get('conversations/:id/messages')
+  @ApiOperation({ summary: 'List a conversation\'s messages (?order=desc, newest first, by default)' })
+  @ApiOkResponse({ type: MessagePageDto })
+  async list(
+    @Caller() caller: Principal,
+    @Param('id', entityId('conversation')) id: string,
+    @Query() query: MessageQueryDto,
+  ): Promise<MessagePageDto> {
+    const page = await this.messages.list(caller.workspaceId, id, { order: query.order, cursor: query.cursor, limit: query.limit ?? DEFAULT_PAGE_SIZE });
+    return { data: page.data.map((row) => MessageDto.from(row)), nextCursor: page.nextCursor };
+  }
+
+  @Post('conversations/:id/messages')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Send a reply (queued for delivery) or write an internal note' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retry safely: the same key and body within 24 h returns the first response, and sends once' })
+  @ApiAcceptedResponse({ type: MessageDto, description: 'Accepted: a reply is queued; a note is stored' })
+  @ApiProblemResponse(422, 'reachability.no_identity: the contact has no identity to send to')
+  async post(
+    @Caller() caller: Principal,
+    @Param('id', entityId('conversation')) id: string,
+    @Body() body: CreateMessageDto,
+  ): Promise<MessageDto> {
+    return MessageDto.from(await this.messages.post(caller.workspaceId, id, caller.memberId, body));
+  }
+
+  @Get('messages/:id')
+  @ApiOperation({ summary: 'Get a message with its delivery attempts' })
+  @ApiOkResponse({ type: MessageDetailDto })
+  async get(@Caller() caller: Principal, @Param('id', entityId('message')) id: string): Promise<MessageDetailDto> {
+    return MessageDetailDto.fromDetail(await this.messages.get(caller.workspaceId, id));
+  }
+}

@@ -1,0 +1,45 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { FerryConfig } from '#config';
+import { assertHandlers, QUEUE_NAMES, Queues, REDIS } from '#queue';
+import { CONSUMED_QUEUES, JOB_HANDLERS } from './job-registry.js';
+import { PinoNestLogger } from './logger.js';
+import { WorkerModule } from './worker.module.js';
+
+/**
+ * Builds the worker's application context (connections open, nothing running yet). main() and the
+ * tests share this one path; main() then starts the relay.
+ */
+export async function createWorker(config: FerryConfig, logger: Logger): Promise<INestApplicationContext> {
+  assertHandlers(CONSUMED_QUEUES, JOB_HANDLERS);
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), {
+    logger: new PinoNestLogger(logger),
+  });
+  watchRedis(app, logger);
+  return app;
+}
+
+/**
+ * Redis errors are logged, never thrown (without listeners ioredis and BullMQ print every reconnect
+ * attempt to stderr). The outage is reported once, on the command connection, and so is its end.
+ */
+function watchRedis(app: INestApplicationContext, logger: Logger): void {
+  const redis = app.get<Redis>(REDIS);
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (!down) logger.warn({ err: error }, 'redis unreachable; reconnecting');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) logger.info('redis reachable again');
+    down = false;
+  });
+  // The queues share one connection to the same Redis: their errors are the outage reported above.
+  const queues = app.get(Queues);
+  for (const name of QUEUE_NAMES) {
+    queues.get(name).on('error', (error) => logger.debug({ err: error, queue: name }, 'queue connection error'));
+  }
+}

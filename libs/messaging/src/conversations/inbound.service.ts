@@ -1,0 +1,149 @@
+import { Injectable } from '@nestjs/common';
+import { type Channel, DomainError, isUuid, uuidv7 } from '#domain';
+import { type ContactIdentityEntity, type InboxEntity, TenantDb, type TenantTx } from '#database';
+import { InboxesRepository } from '../inboxes/inboxes.repository.js';
+import { ContactsRepository } from '../contacts/contacts.repository.js';
+import { normaliseContactFields } from '../contacts/contact-fields.js';
+import { IdentitiesRepository } from '../contacts/identities.repository.js';
+import { type MessageRow, MessagesRepository } from '../messages/messages.repository.js';
+import { type ConversationRow, ConversationsRepository } from './conversations.repository.js';
+import { uniqueViolation } from './unique-violation.js';
+
+/** A customer's message as any channel delivers it, once parsed: who wrote, on which inbox, what. */
+export interface InboundMessage {
+  inboxId: string;
+  contact: { externalId: string; name?: string | null; email?: string | null; phone?: string | null };
+  message: { externalId: string; body: string };
+}
+
+export interface InboundResult {
+  /** false when this was a redelivery of a message already stored (nothing was written). */
+  created: boolean;
+  message: MessageRow;
+  /** The conversation it joined; null only for a redelivery whose contact was deleted since. */
+  conversation: ConversationRow | null;
+}
+
+/**
+ * Inbound for every channel: identity -> contact -> conversation -> message, in one transaction.
+ * The identity (inbox, externalId) finds the contact; a new identity joins a contact with the same
+ * email or phone, else a new contact; the message joins the contact's open conversation, else opens one.
+ */
+@Injectable()
+export class InboundService {
+  constructor(
+    private readonly db: TenantDb,
+    private readonly inboxes: InboxesRepository,
+    private readonly contacts: ContactsRepository,
+    private readonly identities: IdentitiesRepository,
+    private readonly conversations: ConversationsRepository,
+    private readonly messages: MessagesRepository,
+  ) {}
+
+  /** An integrator's push to an `api` inbox (POST /v1/inboxes/{id}/inbound). */
+  async receiveFromApi(workspaceId: string, input: InboundMessage): Promise<InboundResult> {
+    return this.receive(workspaceId, input, 'api');
+  }
+
+  /**
+   * Stores one inbound message. Two first messages of a new customer racing each other both try to
+   * create the contact, identity or conversation; the unique indexes let one win, and the loser runs
+   * once more and finds what the winner wrote.
+   */
+  async receive(workspaceId: string, input: InboundMessage, channel?: Channel): Promise<InboundResult> {
+    normaliseContactFields(input.contact);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.db.run(workspaceId, (tx) => this.store(tx, input, channel));
+      } catch (error) {
+        if (attempt > 0 || !uniqueViolation(error)) throw error;
+      }
+    }
+  }
+
+  private async store(tx: TenantTx, input: InboundMessage, channel: Channel | undefined): Promise<InboundResult> {
+    const inbox = isUuid(input.inboxId) ? await this.inboxes.findById(tx, input.inboxId) : null;
+    if (!inbox) throw DomainError.notFound('inbox');
+    if (channel && inbox.channel !== channel) {
+      throw DomainError.conflict(`inbox.not_${channel}_channel`, `This inbox is a ${inbox.channel} inbox, not ${channel}`);
+    }
+    const redelivered = await this.messages.findByExternalId(tx, inbox.id, input.message.externalId);
+    if (redelivered) {
+      return { created: false, message: redelivered, conversation: await this.conversations.findById(tx, redelivered.conversationId) };
+    }
+    const identity = await this.resolveIdentity(tx, inbox, input.contact);
+    const conversationId = await this.openConversation(tx, identity.contactId, inbox.id);
+    const message = await this.messages.insert(tx, {
+      id: uuidv7(),
+      conversationId,
+      direction: 'in',
+      type: 'text',
+      body: input.message.body,
+      template: null,
+      status: 'received',
+      identityId: identity.id,
+      inboxId: inbox.id,
+      senderMemberId: null,
+      externalId: input.message.externalId,
+      fallback: [],
+    });
+    await this.identities.markInbound(tx, identity.id);
+    await this.conversations.touchActivity(tx, conversationId, inbox.id);
+    return { created: true, message, conversation: await this.conversations.findById(tx, conversationId) };
+  }
+
+  private async resolveIdentity(
+    tx: TenantTx,
+    inbox: InboxEntity,
+    contact: InboundMessage['contact'],
+  ): Promise<ContactIdentityEntity> {
+    const known = await this.identities.findByExternalId(tx, inbox.id, contact.externalId);
+    if (known && (await this.contacts.findById(tx, known.contactId))) return known;
+    const contactId = await this.findOrCreateContact(tx, contact);
+    if (known) {
+      // Its contact was deleted: the customer came back, as a new relationship.
+      await this.identities.moveToContact(tx, known.id, contactId);
+      return { ...known, contactId };
+    }
+    return this.identities.insert(tx, {
+      id: uuidv7(),
+      contactId,
+      inboxId: inbox.id,
+      channel: inbox.channel,
+      externalId: contact.externalId,
+      displayName: contact.name ?? null,
+    });
+  }
+
+  /** Contact-centric: the same person on a second channel is recognised by their email or phone. */
+  private async findOrCreateContact(tx: TenantTx, contact: InboundMessage['contact']): Promise<string> {
+    const email = contact.email?.trim() || null;
+    const phone = contact.phone || null;
+    const existing =
+      (email ? await this.contacts.findByEmail(tx, email) : null) ?? (phone ? await this.contacts.findByPhone(tx, phone) : null);
+    if (existing) return existing.id;
+    const created = await this.contacts.insert(tx, {
+      id: uuidv7(),
+      name: contact.name ?? null,
+      email,
+      phone,
+      language: null,
+      timezone: null,
+      country: null,
+      customAttributes: {},
+    });
+    return created.id;
+  }
+
+  /** The contact's open conversation (a snoozed one wakes up), or a new one. */
+  private async openConversation(tx: TenantTx, contactId: string, inboxId: string): Promise<string> {
+    const open = await this.conversations.findOpenByContact(tx, contactId);
+    if (open) {
+      if (open.status === 'snoozed') await this.conversations.update(tx, open.id, { status: 'open', snoozedUntil: null });
+      return open.id;
+    }
+    const id = uuidv7();
+    await this.conversations.insert(tx, { id, contactId, lastInboxId: inboxId });
+    return id;
+  }
+}
