@@ -1,10 +1,10 @@
 import { Body, Controller, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Principal } from '#identity';
 import { InboundService } from '#messaging';
+import { ApiProblemResponse, ApiIdempotencyKey, entityId } from '../http/api-docs.decorators.js';
 import { Caller, RequirePermission } from '../auth/auth.decorators.js';
-import { ApiProblemResponse, entityId } from './common.dto.js';
 import { InboundDto, InboundResultDto } from './api-channel.dto.js';
 
 @ApiTags('messages')
@@ -16,7 +16,7 @@ export class ApiChannelController {
 
   @Post(':id/inbound')
   @ApiOperation({ summary: 'Push a customer\'s message into an `api` inbox (the API channel)' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Optional: message.externalId already makes redeliveries no-ops' })
+  @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: InboundResultDto, description: 'Stored: the contact, identity and conversation are found or created' })
   @ApiOkResponse({ type: InboundResultDto, description: 'A redelivery (same message.externalId): nothing was written' })
   @ApiProblemResponse(409, 'inbox.not_api_channel: the inbox is not an api inbox')

@@ -11,8 +11,8 @@ import {
 import type { Principal } from '#identity';
 import { ContactsService } from '#messaging';
 import { DEFAULT_PAGE_SIZE } from '../http/pagination.dto.js';
+import { ApiProblemResponse, entityId } from '../http/api-docs.decorators.js';
 import { Caller, RequirePermission } from '../auth/auth.decorators.js';
-import { ApiProblemResponse, entityId } from './common.dto.js';
 import {
   ContactDto,
   ContactPageDto,

@@ -1,10 +1,10 @@
 import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '#identity';
 import { ConversationsService } from '#messaging';
 import { DEFAULT_PAGE_SIZE } from '../http/pagination.dto.js';
+import { ApiProblemResponse, ApiIdempotencyKey, entityId } from '../http/api-docs.decorators.js';
 import { Caller, RequirePermission } from '../auth/auth.decorators.js';
-import { ApiProblemResponse, entityId } from './common.dto.js';
 import {
   ConversationDto,
   ConversationPageDto,
@@ -31,7 +31,7 @@ export class ConversationsController {
 
   @Post()
   @ApiOperation({ summary: 'Open a conversation with a contact (one open conversation per contact)' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retry safely: the same key and body within 24 h returns the first response' })
+  @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: ConversationDto })
   @ApiProblemResponse(409, 'conversation.already_open: the contact has an open conversation (named in detail)')
   async create(@Caller() caller: Principal, @Body() body: CreateConversationDto): Promise<ConversationDto> {

@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '#identity';
 import { MessagesService } from '#messaging';
 import { DEFAULT_PAGE_SIZE } from '../http/pagination.dto.js';
+import { ApiProblemResponse, ApiIdempotencyKey, entityId } from '../http/api-docs.decorators.js';
 import { Caller, RequirePermission } from '../auth/auth.decorators.js';
-import { ApiProblemResponse, entityId } from './common.dto.js';
 import { CreateMessageDto, MessageDetailDto, MessageDto, MessagePageDto, MessageQueryDto } from './messages.dto.js';
 
 @ApiTags('messages')
@@ -29,7 +29,7 @@ export class MessagesController {
   @Post('conversations/:id/messages')
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a reply (queued for delivery) or write an internal note' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retry safely: the same key and body within 24 h returns the first response, and sends once' })
+  @ApiIdempotencyKey()
   @ApiAcceptedResponse({ type: MessageDto, description: 'Accepted: a reply is queued; a note is stored' })
   @ApiProblemResponse(422, 'reachability.no_identity: the contact has no identity to send to')
   async post(

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeysService, type Principal } from '#identity';
+import { ApiIdempotencyKey } from '../http/api-docs.decorators.js';
 import { Caller, RequirePermission } from '../auth/auth.decorators.js';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../http/pagination.dto.js';
 import { ApiKeysPageDto, CreateApiKeyDto, CreatedApiKeyDto } from './api-keys.dto.js';
@@ -21,7 +22,7 @@ export class ApiKeysController {
 
   @Post()
   @ApiOperation({ summary: 'Create an API key (the key is in this answer only)' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays the first answer for the same key and body within 24 h' })
+  @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   create(@Caller() caller: Principal, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
     return this.apiKeys.create(caller, body);

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Ip, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { InvitationsService, type Principal } from '#identity';
+import { ApiIdempotencyKey } from '../http/api-docs.decorators.js';
 import { Caller, Public, RequirePermission } from '../auth/auth.decorators.js';
 import { SessionDto } from './auth.dto.js';
 import { AcceptInvitationDto, CreateInvitationDto, InvitationDto } from './invitations.dto.js';
@@ -14,7 +15,7 @@ export class InvitationsController {
   @ApiBearerAuth('bearer')
   @RequirePermission('members.manage')
   @ApiOperation({ summary: 'Invite someone by email (409 `invitation.already_member` for a member)' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays the first answer for the same key and body within 24 h' })
+  @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: InvitationDto })
   create(@Caller() caller: Principal, @Body() body: CreateInvitationDto): Promise<InvitationDto> {
     return this.invitations.create(caller, body);

@@ -2,7 +2,6 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
-  ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
@@ -11,6 +10,7 @@ import {
 } from '@nestjs/swagger';
 import type { Principal } from '#identity';
 import { CannedResponsesService } from '#messaging';
+import { ApiProblemResponse, ApiIdempotencyKey } from '../http/api-docs.decorators.js';
 import { Caller, RequirePermission } from '../auth/auth.decorators.js';
 import { DEFAULT_PAGE_SIZE } from '../http/pagination.dto.js';
 import {
@@ -20,7 +20,6 @@ import {
   CreateCannedResponseDto,
   UpdateCannedResponseDto,
 } from './canned-responses.dto.js';
-import { ApiProblemResponse } from './problem-response.js';
 
 const SHORT_CODE_TAKEN = 'A canned response with this short code exists (`canned_response.short_code_taken`)';
 
@@ -44,7 +43,7 @@ export class CannedResponsesController {
   @Post()
   @RequirePermission('settings.manage')
   @ApiOperation({ summary: 'Create a canned response' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays the first answer for the same key and body within 24 h' })
+  @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: CannedResponseDto })
   @ApiProblemResponse(409, SHORT_CODE_TAKEN)
   async create(@Caller() caller: Principal, @Body() body: CreateCannedResponseDto): Promise<CannedResponseDto> {

@@ -2,7 +2,6 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
-  ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
@@ -11,10 +10,10 @@ import {
 } from '@nestjs/swagger';
 import type { Principal } from '#identity';
 import { InboxesService } from '#messaging';
+import { ApiProblemResponse, ApiIdempotencyKey } from '../http/api-docs.decorators.js';
 import { Caller, RequirePermission } from '../auth/auth.decorators.js';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../http/pagination.dto.js';
 import { CreateInboxDto, InboxDto, InboxesPageDto, UpdateInboxDto } from './inboxes.dto.js';
-import { ApiProblemResponse } from './problem-response.js';
 
 const INVALID_CONFIG = 'Invalid request (`request.invalid`), or a config that is not valid for the channel (`inbox.invalid_config`, each bad field in `errors`, e.g. `config.phoneNumberId`)';
 
@@ -36,7 +35,7 @@ export class InboxesController {
   @Post()
   @RequirePermission('inboxes.manage')
   @ApiOperation({ summary: 'Connect a channel account as an inbox', description: 'Secrets in `config` are stored encrypted and never answered.' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays the first answer for the same key and body within 24 h' })
+  @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: InboxDto })
   @ApiProblemResponse(400, INVALID_CONFIG)
   async create(@Caller() caller: Principal, @Body() body: CreateInboxDto): Promise<InboxDto> {

@@ -2,7 +2,6 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
-  ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
@@ -11,10 +10,10 @@ import {
 } from '@nestjs/swagger';
 import type { Principal } from '#identity';
 import { LabelsService } from '#messaging';
+import { ApiProblemResponse, ApiIdempotencyKey } from '../http/api-docs.decorators.js';
 import { Caller, RequirePermission } from '../auth/auth.decorators.js';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../http/pagination.dto.js';
 import { CreateLabelDto, LabelDto, LabelsPageDto, UpdateLabelDto } from './labels.dto.js';
-import { ApiProblemResponse } from './problem-response.js';
 
 const NAME_TAKEN = 'A label with this name exists (`label.name_taken`)';
 
@@ -36,7 +35,7 @@ export class LabelsController {
   @Post()
   @RequirePermission('settings.manage')
   @ApiOperation({ summary: 'Create a label' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays the first answer for the same key and body within 24 h' })
+  @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: LabelDto })
   @ApiProblemResponse(409, NAME_TAKEN)
   async create(@Caller() caller: Principal, @Body() body: CreateLabelDto): Promise<LabelDto> {

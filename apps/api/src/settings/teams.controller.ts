@@ -2,7 +2,6 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
-  ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
@@ -11,9 +10,9 @@ import {
 } from '@nestjs/swagger';
 import type { Principal } from '#identity';
 import { TeamsService } from '#messaging';
+import { ApiProblemResponse, ApiIdempotencyKey } from '../http/api-docs.decorators.js';
 import { Caller, RequirePermission } from '../auth/auth.decorators.js';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../http/pagination.dto.js';
-import { ApiProblemResponse } from './problem-response.js';
 import { CreateTeamDto, TeamDto, TeamsPageDto, UpdateTeamDto } from './teams.dto.js';
 
 const INVALID = 'Invalid request (`request.invalid`), or a memberId that is not a member of this workspace (`team.invalid_member`)';
@@ -37,7 +36,7 @@ export class TeamsController {
   @Post()
   @RequirePermission('settings.manage')
   @ApiOperation({ summary: 'Create a team' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Replays the first answer for the same key and body within 24 h' })
+  @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: TeamDto })
   @ApiProblemResponse(400, INVALID)
   @ApiProblemResponse(409, NAME_TAKEN)
