@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { CHANNELS, type Channel, uuidv7 } from '#domain';
 import { deriveAccessTokenKey, nowSeconds, signAccessToken } from '#identity';
-import { channelSecretPaths, CredentialCipher, exampleChannelConfig, SECRET_MASK } from '#messaging';
+import { channelSecretPaths, exampleChannelConfig, SECRET_MASK } from '#channels';
+import { CredentialCipher } from '#messaging';
 import { ApiHarness, type ApiResponse, seedTenant, type SeededTenant } from '#testing';
 
 /**

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional, type SchemaObject } from '@nestjs/swagger';
 import { IsIn, IsObject, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { type Channel, CHANNELS, type Page } from '#domain';
-import { channelConfigJsonSchemas, exampleChannelConfig, type InboxView, SECRET_MASK } from '#messaging';
+import { channelConfigJsonSchemas, exampleChannelConfig, SECRET_MASK } from '#channels';
+import type { InboxView } from '#messaging';
 
 // The lib builds plain JSON Schemas from the channel table; they are OpenAPI 3 schema objects.
 const CONFIG_SCHEMAS = channelConfigJsonSchemas() as SchemaObject[];

@@ -2,8 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type FerryConfig } from '#config';
 import { type Channel, decodeCursor, DomainError, isUuid, type Page, pageOf, uuidv7 } from '#domain';
 import { type InboxEntity, TenantDb, type TenantTx } from '#database';
-import { channelInbound, channelSecretPaths, type ChannelConfigs, parseChannelConfig } from './channel-configs.js';
-import { joinSecrets, mergeConfig, splitSecrets } from './config-secrets.js';
+import { channelInbound, channelSecretPaths, type ChannelConfigs, joinSecrets, mergeConfig, parseChannelConfig, splitSecrets } from '#channels';
 import { CredentialCipher } from './credential-cipher.js';
 import { InboxesRepository } from './inboxes.repository.js';
 
