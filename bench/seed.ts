@@ -59,9 +59,16 @@ export async function seedBenchDatabase(config: FerryConfig, conversations: numb
     await client.query(`SELECT set_config('app.workspace_id', $1, false)`, [tenant.workspaceId]);
     await createHelpers(client);
 
-    const ginIndexes = await step('drop GIN indexes for the bulk load', () => dropGinIndexes(client));
-    // Foreign-key checks run as per-row triggers; the plan makes every reference valid by construction.
-    await client.query(`SET session_replication_role = replica`);
+    const ginIndexes = await step(
+      'bulk-load mode: drop the GIN indexes, foreign-key triggers off (session_replication_role = replica)',
+      async () => {
+        const dropped = await dropGinIndexes(client);
+        // Foreign keys are checked by per-row triggers, most of the insert time; the plan makes
+        // every reference valid by construction.
+        await client.query(`SET session_replication_role = replica`);
+        return dropped;
+      },
+    );
     await step(`plan ${conversations} conversations`, () => planConversations(client, conversations));
     await step('insert contacts and identities', () => insertContacts(client, tenant));
     await step('insert conversations', () => insertConversations(client, tenant));
@@ -94,7 +101,9 @@ export async function reuseBenchDatabase(config: FerryConfig): Promise<SeededWor
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`BENCH_REUSE: no bench database to reuse (${(error as Error).message}); run without it first`);
+    throw new Error(`BENCH_REUSE: no bench database to reuse (${(error as Error).message}); run without it first`, {
+      cause: error,
+    });
   }
   try {
     const { rows } = await client.query<{ workspace_id: string; member_id: string; inbox_id: string }>(`
