@@ -16,6 +16,7 @@ import { OpsController } from './ops/ops.controller.js';
 import { IDENTITY_CONTROLLERS } from './identity/identity.routes.js';
 import { SETTINGS_CONTROLLERS } from './settings/settings.routes.js';
 import { CONVERSATION_CONTROLLERS } from './conversations/conversations.routes.js';
+import { HooksController } from './hooks/hooks.controller.js';
 
 /** The HTTP application: controllers only; every behaviour lives in a lib. */
 @Module({})
@@ -24,7 +25,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule, QueueModule, IdentityModule, MessagingModule],
-      controllers: [OpsController, ...IDENTITY_CONTROLLERS, ...SETTINGS_CONTROLLERS, ...CONVERSATION_CONTROLLERS],
+      controllers: [OpsController, ...IDENTITY_CONTROLLERS, ...SETTINGS_CONTROLLERS, ...CONVERSATION_CONTROLLERS, HooksController],
       providers: [
         RateLimiter,
         IdempotencyStore,

@@ -7,6 +7,7 @@ import type { FerryConfig } from '#config';
 import { AppModule } from './app.module.js';
 import { buildOpenApi } from './openapi.js';
 import { createLogger, PinoNestLogger } from './logger.js';
+import { registerHookBodyParsers } from './hooks/hook-body-parsers.js';
 import { Metrics } from './ops/metrics.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -27,7 +28,10 @@ export async function createApi(config: FerryConfig): Promise<NestFastifyApplica
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(logger),
     bufferLogs: false,
+    // Provider hooks verify signatures on the raw bytes (request.rawBody).
+    rawBody: true,
   });
+  registerHookBodyParsers(app);
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(Metrics);
   fastify.addHook('onSend', async (request, reply) => {

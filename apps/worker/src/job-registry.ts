@@ -1,14 +1,32 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { DeliveryService, InboundEventsService, StatusService } from '#messaging';
 import type { JobHandlers, QueueName } from '#queue';
 
 /*
  * The queues this worker consumes and the handler of every job on them. To add a processor: add its
- * queue here and its handler (a thin call into a lib service) to JOB_HANDLERS; the worker checks at
- * boot that every job of every consumed queue has a handler (assertHandlers) and refuses to start
- * otherwise.
- *
- * For now the worker consumes no queue: it only runs the outbox relay. The `message.send` processor
- * (outbound queue) arrives with message delivery, and the check then holds it to a handler.
+ * queue to CONSUMED_QUEUES and its handler to jobHandlers() (a thin call into a lib service, resolved
+ * from the application context). The worker checks at boot that every job of every consumed queue
+ * has a handler (assertHandlers) and refuses to start otherwise. Each consumed queue gets its own
+ * BullMQ Worker (consumers.ts), so a flood on one never delays another.
  */
-export const CONSUMED_QUEUES: readonly QueueName[] = [];
+export const CONSUMED_QUEUES: readonly QueueName[] = ['outbound', 'inbound', 'status'];
 
-export const JOB_HANDLERS: JobHandlers = {};
+/** The handlers, bound to the services of `app` (resolved now, so a missing provider fails the boot). */
+export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandlers {
+  const delivery = app.get(DeliveryService);
+  const inbound = app.get(InboundEventsService);
+  const statuses = app.get(StatusService);
+  return {
+    'message.send': (payload, job) => delivery.send(payload.workspaceId, payload.messageId, job),
+    'inbound.process': async (payload) => void (await inbound.process(payload.workspaceId, payload.eventId)),
+    'status.apply': async (payload) => void (await statuses.apply(payload.workspaceId, payload.eventId)),
+  };
+}
+
+/** What a worker process runs: its queues and their handlers (tests pass their own). */
+export interface JobRegistry {
+  queues: readonly QueueName[];
+  handlers: (app: Pick<INestApplicationContext, 'get'>) => JobHandlers;
+}
+
+export const JOB_REGISTRY: JobRegistry = { queues: CONSUMED_QUEUES, handlers: jobHandlers };

@@ -1,20 +1,27 @@
 import { ConfigError, loadConfig } from '#config';
 import { migrate } from '#database';
 import { createLogger } from './logger.js';
+import { Consumers } from './consumers.js';
 import { CONSUMED_QUEUES } from './job-registry.js';
 import { OutboxRelay } from './outbox-relay.js';
+import { SmtpListener } from './smtp-listener.js';
 import { createWorker } from './worker.js';
 
 /** Shutdown gives up and exits non-zero if closing takes longer than this. */
-const SHUTDOWN_TIMEOUT_MS = 20_000;
+const SHUTDOWN_TIMEOUT_MS = 30_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.log.level);
   await migrate(config);
   const worker = await createWorker(config, logger);
+  worker.get(Consumers).start();
   worker.get(OutboxRelay).start();
-  logger.info({ consumedQueues: CONSUMED_QUEUES, relayIntervalMs: config.outbox.relayIntervalMs }, 'worker started');
+  await worker.get(SmtpListener).start();
+  logger.info(
+    { consumedQueues: CONSUMED_QUEUES, concurrency: config.worker.concurrency, relayIntervalMs: config.outbox.relayIntervalMs },
+    'worker started',
+  );
 
   // Our own handlers rather than Nest's enableShutdownHooks(), which re-raises the signal: a clean
   // stop should exit 0 so supervisors do not report a crash.

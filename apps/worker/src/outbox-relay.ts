@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CONFIG, type FerryConfig } from '#config';
@@ -17,7 +17,7 @@ const STOP_GRACE_MS = 10_000;
  * logged and the loop goes on; the rows stay pending in Postgres until a run succeeds.
  */
 @Injectable()
-export class OutboxRelay implements OnModuleDestroy {
+export class OutboxRelay implements BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<RelayResult> | undefined;
   private stopped = true;
@@ -56,7 +56,8 @@ export class OutboxRelay implements OnModuleDestroy {
     if (outcome === 'expired') this.logger.warn('outbox relay still running at shutdown; closing its connections');
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** After the consumers have stopped (onModuleDestroy), before the connections close (onApplicationShutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.stop();
   }
 

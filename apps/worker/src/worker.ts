@@ -4,20 +4,37 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { FerryConfig } from '#config';
+import type { AdapterLookup } from '#messaging';
 import { assertHandlers, QUEUE_NAMES, Queues, REDIS } from '#queue';
-import { CONSUMED_QUEUES, JOB_HANDLERS } from './job-registry.js';
+import { Consumers } from './consumers.js';
+import { JOB_REGISTRY, type JobRegistry } from './job-registry.js';
 import { PinoNestLogger } from './logger.js';
 import { WorkerModule } from './worker.module.js';
 
+/** What tests may swap: the queues and handlers, and the channel adapters (fakes). */
+export interface WorkerOptions {
+  registry?: JobRegistry;
+  adapters?: AdapterLookup;
+}
+
 /**
  * Builds the worker's application context (connections open, nothing running yet). main() and the
- * tests share this one path; main() then starts the relay.
+ * tests share this one path; main() then starts the consumers and the relay. Refuses (closes what it
+ * opened and throws JobHandlersError) when a job of a consumed queue has no handler.
  */
-export async function createWorker(config: FerryConfig, logger: Logger): Promise<INestApplicationContext> {
-  assertHandlers(CONSUMED_QUEUES, JOB_HANDLERS);
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), {
+export async function createWorker(config: FerryConfig, logger: Logger, options: WorkerOptions = {}): Promise<INestApplicationContext> {
+  const registry = options.registry ?? JOB_REGISTRY;
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger, options.adapters), {
     logger: new PinoNestLogger(logger),
   });
+  try {
+    const handlers = registry.handlers(app);
+    assertHandlers(registry.queues, handlers);
+    app.get(Consumers).bind(registry.queues, handlers);
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   watchRedis(app, logger);
   return app;
 }

@@ -100,6 +100,8 @@ export interface ParsedHook {
 export interface OutboundMessage {
   /** Ferry's message id: the provider idempotency key where the provider takes one. */
   messageId: string;
+  /** The conversation it belongs to: the api channel hands it to the integrator. */
+  conversationId?: string;
   /** The recipient's external id on this channel (the identity). */
   to: string;
   body: string;

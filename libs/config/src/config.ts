@@ -24,6 +24,20 @@ export interface FerryConfig {
   };
   rateLimit: { perMinute: number };
   outbox: { relayIntervalMs: number; relayGraceMs: number };
+  worker: {
+    /** Jobs run at once per queue, per worker process (each queue has its own BullMQ Worker). */
+    concurrency: { inbound: number; outbound: number; status: number; events: number };
+    /** A job whose worker stops renewing its lock for this long (a crash) goes back to the queue. */
+    lockDurationMs: number;
+  };
+  delivery: {
+    /** A provider call without an answer after this long is a transient failure. */
+    timeoutMs: number;
+    /** How long a send left in doubt by a crash waits for the provider's receipt before it is resent. */
+    inDoubtGraceMs: number;
+  };
+  /** Ferry's own SMTP listener for inbound email (self-hosters); port 0 = off. */
+  smtp: { port: number; host: string };
   log: { level: string };
   allowPrivateUrls: boolean;
 }
@@ -80,12 +94,28 @@ export function loadConfig(overrides: Env = {}, env: Env = process.env): FerryCo
       relayIntervalMs: int(read, 'OUTBOX_RELAY_INTERVAL_MS', 1000, 10, 3_600_000),
       relayGraceMs: int(read, 'OUTBOX_RELAY_GRACE_MS', 5000, 0, 3_600_000),
     },
+    worker: {
+      concurrency: concurrency(read),
+      lockDurationMs: int(read, 'WORKER_LOCK_DURATION_MS', 30_000, 1000, 600_000),
+    },
+    delivery: {
+      timeoutMs: int(read, 'DELIVERY_TIMEOUT_MS', 10_000, 100, 120_000),
+      inDoubtGraceMs: int(read, 'DELIVERY_IN_DOUBT_GRACE_MS', 30_000, 0, 3_600_000),
+    },
+    smtp: { port: int(read, 'SMTP_PORT', 0, 0, 65535), host: read('SMTP_HOST') ?? '0.0.0.0' },
     log: { level: oneOf(read, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
     allowPrivateUrls: bool(read, 'ALLOW_PRIVATE_URLS', false),
   };
 }
 
 type Reader = (name: string) => string | undefined;
+
+/** WORKER_CONCURRENCY for every queue, WORKER_CONCURRENCY_<QUEUE> for one. */
+function concurrency(read: Reader): FerryConfig['worker']['concurrency'] {
+  const all = int(read, 'WORKER_CONCURRENCY', 16, 1, 1000);
+  const of = (queue: string): number => int(read, `WORKER_CONCURRENCY_${queue.toUpperCase()}`, all, 1, 1000);
+  return { inbound: of('inbound'), outbound: of('outbound'), status: of('status'), events: of('events') };
+}
 
 function int(read: Reader, name: string, fallback: number, min: number, max: number): number {
   const raw = read(name);

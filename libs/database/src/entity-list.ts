@@ -12,6 +12,7 @@ import { RefreshTokenEntity } from './entities/refresh-token.entity.js';
 import { TeamEntity, TeamMemberEntity } from './entities/team.entity.js';
 import { UserEntity } from './entities/user.entity.js';
 import { WorkspaceEntity } from './entities/workspace.entity.js';
+import { InboundEventEntity } from './entities/inbound-event.entity.js';
 
 
 export {
@@ -22,6 +23,7 @@ export {
   ConversationEntity,
   DeliveryAttemptEntity,
   IdempotencyKeyEntity,
+  InboundEventEntity,
   InboxEntity,
   InvitationEntity,
   LabelEntity,
@@ -34,7 +36,8 @@ export {
   UserEntity,
   WorkspaceEntity,
 };
-export type { TemplateRef } from './entities/message.entity.js';
+export type { MessageAttachment, TemplateRef } from './entities/message.entity.js';
+export type { InboundEventKind } from './entities/inbound-event.entity.js';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -44,6 +47,7 @@ export const ENTITIES = [
   ConversationEntity,
   DeliveryAttemptEntity,
   IdempotencyKeyEntity,
+  InboundEventEntity,
   InboxEntity,
   InvitationEntity,
   LabelEntity,

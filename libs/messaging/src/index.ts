@@ -14,3 +14,12 @@ export { MessagesService, type MessageDetail } from './messages/messages.service
 export type { ConversationRow, ConversationFilters, MessagePreview } from './conversations/conversations.repository.js';
 export type { MessageRow, MessageOrder } from './messages/messages.repository.js';
 export type { OutgoingMessage } from './messages/outgoing-message.js';
+export { DeliveryModule } from './delivery/delivery.module.js';
+export { DeliveryService } from './delivery/delivery.service.js';
+export { type AdapterLookup, CHANNEL_ADAPTERS } from './delivery/channel-adapters.js';
+export { RedisTokenCache } from './delivery/token-cache.js';
+export { HookService, type StoredEvents } from './hooks/hook.service.js';
+export { InboundEventsService, type InboundOutcome } from './hooks/inbound-events.service.js';
+export { StatusService, type StatusOutcome } from './hooks/status.service.js';
+export { InboxRoutes } from './hooks/inbox-routes.js';
+export { MailDropService, type MailRecipient } from './hooks/mail-drop.service.js';

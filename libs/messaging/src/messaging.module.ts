@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { CONVERSATION_PROVIDERS } from './conversations/conversations.providers.js';
+import { HOOK_PROVIDERS } from './hooks/hooks.providers.js';
 import { INBOX_PROVIDERS } from './inboxes/inboxes.providers.js';
 import { SETTINGS_PROVIDERS } from './settings/settings.providers.js';
 
-const PROVIDERS = [...INBOX_PROVIDERS, ...SETTINGS_PROVIDERS, ...CONVERSATION_PROVIDERS];
+const PROVIDERS = [...INBOX_PROVIDERS, ...SETTINGS_PROVIDERS, ...CONVERSATION_PROVIDERS, ...HOOK_PROVIDERS];
 
 /** The inbox domain: inboxes, contacts, conversations, messages, and the workspace's settings. */
 @Module({ providers: PROVIDERS, exports: PROVIDERS })

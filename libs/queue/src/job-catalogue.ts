@@ -12,6 +12,10 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 export interface JobPayloads {
   /** Deliver an outbound message (written with status queued in the same transaction). */
   'message.send': { workspaceId: string; messageId: string };
+  /** Turn a stored inbound event (a customer's message, a follow or unfollow) into contact, conversation and message. */
+  'inbound.process': { workspaceId: string; eventId: string };
+  /** Apply a stored delivery receipt to its message (status only moves forward). */
+  'status.apply': { workspaceId: string; eventId: string };
 }
 export type JobName = keyof JobPayloads;
 
@@ -23,7 +27,17 @@ export interface JobDefinition {
 export const JOBS: { [N in JobName]: JobDefinition } = {
   'message.send': {
     queue: 'outbound',
-    options: { attempts: 8, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+    // 'jittered': exponential with jitter and the provider's Retry-After, computed by the worker (apps/worker/src/backoff.ts).
+    options: { attempts: 8, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  },
+  'inbound.process': {
+    queue: 'inbound',
+    options: { attempts: 10, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  },
+  // A receipt can beat our own write of the provider's message id: it is retried for about 15 to 25 minutes.
+  'status.apply': {
+    queue: 'status',
+    options: { attempts: 12, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   },
 };
 

@@ -9,7 +9,7 @@ describe('assertHandlers', () => {
   });
 
   it('accepts a handler for every job on the consumed queues', () => {
-    expect(() => assertHandlers(['outbound', 'status'], { 'message.send': send })).not.toThrow();
+    expect(() => assertHandlers(['outbound', 'status'], { 'message.send': send, 'status.apply': async () => undefined })).not.toThrow();
   });
 
   it('refuses a consumed queue whose job has no handler, naming the job', () => {
@@ -18,7 +18,7 @@ describe('assertHandlers', () => {
   });
 
   it('refuses a handler whose queue is not consumed, since it would never run', () => {
-    expect(() => assertHandlers(['inbound'], { 'message.send': send })).toThrow(/"message\.send".*outbound is not consumed/);
+    expect(() => assertHandlers(['inbound'], { 'inbound.process': async () => undefined, 'message.send': send })).toThrow(/"message\.send".*outbound is not consumed/);
   });
 
   it('refuses a handler for a job the catalogue does not know', () => {

@@ -6,6 +6,37 @@ export interface JobContext {
   jobId: string;
   /** 1 on the first try. */
   attempt: number;
+  /** Tries the job gets in all (JOBS options); on the last one a handler records the failure itself. */
+  maxAttempts: number;
+}
+
+/**
+ * Thrown by a handler that cannot run the job yet (an earlier message still going out, a rate
+ * limit, a receipt awaited): the worker puts the job back, delayed, without spending a try.
+ */
+export class JobDeferred extends Error {
+  constructor(
+    readonly delayMs: number,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'JobDeferred';
+  }
+}
+
+/**
+ * Thrown by a handler whose try failed for a reason that may pass (a provider timeout, a 5xx, a 429):
+ * the worker retries with backoff and jitter, waiting at least `retryAfterMs` when the provider said so.
+ * Any other Error is retried the same way; a DomainError that is not about availability is not.
+ */
+export class JobRetryable extends Error {
+  constructor(
+    reason: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(reason);
+    this.name = 'JobRetryable';
+  }
 }
 
 /** Runs one job. Jobs are at-least-once: a handler must be idempotent. */

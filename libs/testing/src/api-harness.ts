@@ -22,7 +22,11 @@ export class ApiHarness {
   static async start(overrides: Record<string, string> = {}): Promise<ApiHarness> {
     const config = await testConfig(overrides);
     const app = await createApi(config);
-    await app.listen({ port: 0, host: '127.0.0.1' });
+    // An ephemeral port unless the test fixed one (its PUBLIC_URL must then name that port).
+    await app.listen({ port: overrides['PORT'] ? config.http.port : 0, host: '127.0.0.1' }).catch(async (error: unknown) => {
+      await app.close();
+      throw error;
+    });
     const address = app.getHttpServer().address();
     const port = typeof address === 'object' && address ? address.port : 0;
     return new ApiHarness(app, `http://127.0.0.1:${port}`, config);

@@ -1,3 +1,5 @@
 export * from './test-database.js';
 export * from './api-harness.js';
 export * from './fixtures.js';
+export * from './simulator-harness.js';
+export * from './worker-harness.js';

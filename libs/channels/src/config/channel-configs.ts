@@ -1,9 +1,11 @@
 import { CHANNELS, type Channel } from '#domain';
-import { exampleOf, jsonSchemaOf, parseShape, type ParseOptions, type ParseResult, secretPathsOf, type Shape, type UrlField } from './config-schema.js';
+import { exampleOf, type IntegerField, jsonSchemaOf, parseShape, type ParseOptions, type ParseResult, secretPathsOf, type Shape, type UrlField } from './config-schema.js';
 
 interface ProviderEndpoint {
   /** Another endpoint of the provider's API: a regional gateway, a self-hosted bridge, a simulator. */
   apiBaseUrl?: string;
+  /** Sends per second from this inbox, shared by all workers; the channel's default when unset. */
+  sendRatePerSecond?: number;
 }
 
 export interface WhatsappConfig extends ProviderEndpoint {
@@ -42,6 +44,8 @@ export interface EmailConfig extends ProviderEndpoint {
   fromName?: string;
   smtp: SmtpConfig;
   inboundAddress?: string;
+  /** The password of the inbound-parse hook (HTTP Basic, user `ferry`); no secret, no inbound hook. */
+  inboundSecret?: string;
 }
 
 export interface LineConfig extends ProviderEndpoint {
@@ -61,6 +65,8 @@ export interface WebchatConfig extends ProviderEndpoint {
 export interface ApiChannelConfig extends ProviderEndpoint {
   /** Where Ferry posts the agents' replies for the integrator to deliver. */
   webhookUrl?: string;
+  /** Signs those posts (Standard Webhooks `webhook-signature`); `whsec_<base64>` or plain text. */
+  webhookSecret?: string;
 }
 
 /** The full (decrypted) config of each channel, as the senders and hooks read it. */
@@ -92,6 +98,15 @@ const apiBaseUrl: UrlField & { optional: true } = {
   description: "Another endpoint of the provider's API (regional gateway, self-hosted bridge, simulator)",
 };
 
+const sendRatePerSecond: IntegerField & { optional: true } = {
+  kind: 'integer',
+  optional: true,
+  min: 1,
+  max: 10_000,
+  // No example: the examples make valid configs, and a rate belongs to the account, not to the channel.
+  description: "Messages per second this inbox may send (the provider's limit for this account); a per-channel default when unset",
+};
+
 /*
  * ── Channel configs ─────────────────────────────────────────────────────────────────────────────
  * One entry per channel in CHANNELS (#domain). To add a channel: add it to CHANNELS, add its config
@@ -108,6 +123,7 @@ export const CHANNEL_SCHEMAS: { [C in Channel]: ChannelSchema<ChannelConfigs[C]>
       appSecret: { kind: 'text', secret: true, description: "The Meta app's secret (verifies X-Hub-Signature-256)", example: '8d9a1f0b6c1e4a7f9b2c3d4e5f6a7b8c' },
       verifyToken: { kind: 'text', secret: true, description: 'The token Meta echoes when the webhook is registered', example: 'ferry-verify-2f8c' },
       apiBaseUrl: { ...apiBaseUrl, example: 'https://graph.facebook.com/v21.0' },
+      sendRatePerSecond,
     },
   },
   wechat: {
@@ -126,6 +142,7 @@ export const CHANNEL_SCHEMAS: { [C in Channel]: ChannelSchema<ChannelConfigs[C]>
         example: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
       },
       apiBaseUrl: { ...apiBaseUrl, example: 'https://api.weixin.qq.com' },
+      sendRatePerSecond,
     },
   },
   sms: {
@@ -143,6 +160,7 @@ export const CHANNEL_SCHEMAS: { [C in Channel]: ChannelSchema<ChannelConfigs[C]>
       },
       messagingServiceSid: { kind: 'text', optional: true, maxLength: 64, description: 'A Twilio Messaging Service SID; this or fromNumber is required' },
       apiBaseUrl: { ...apiBaseUrl, example: 'https://api.twilio.com' },
+      sendRatePerSecond,
     },
     check: (config) =>
       config.fromNumber || config.messagingServiceSid
@@ -166,7 +184,15 @@ export const CHANNEL_SCHEMAS: { [C in Channel]: ChannelSchema<ChannelConfigs[C]>
         },
       },
       inboundAddress: { kind: 'email', optional: true, description: 'The address whose mail is forwarded to this inbox', example: 'inbox@mekong-tours.example' },
+      inboundSecret: {
+        kind: 'text',
+        secret: true,
+        optional: true,
+        maxLength: 256,
+        description: 'The password of the inbound-parse hook URL (HTTP Basic auth, user "ferry"); inbound mail is refused without it',
+      },
       apiBaseUrl,
+      sendRatePerSecond,
     },
   },
   telegram: {
@@ -182,6 +208,7 @@ export const CHANNEL_SCHEMAS: { [C in Channel]: ChannelSchema<ChannelConfigs[C]>
         example: 'ferry_tg_9b1c2d3e',
       },
       apiBaseUrl: { ...apiBaseUrl, example: 'https://api.telegram.org' },
+      sendRatePerSecond,
     },
   },
   line: {
@@ -190,6 +217,7 @@ export const CHANNEL_SCHEMAS: { [C in Channel]: ChannelSchema<ChannelConfigs[C]>
       channelSecret: { kind: 'text', secret: true, description: 'The channel secret (verifies X-Line-Signature)', example: '0f1e2d3c4b5a69788796a5b4c3d2e1f0' },
       channelAccessToken: { kind: 'text', secret: true, description: 'A long-lived channel access token', example: 'Hq3x9Qm2LwP0vR5sT8uY1zB4cD6eF7gH...' },
       apiBaseUrl: { ...apiBaseUrl, example: 'https://api.line.me' },
+      sendRatePerSecond,
     },
   },
   webchat: {
@@ -197,13 +225,23 @@ export const CHANNEL_SCHEMAS: { [C in Channel]: ChannelSchema<ChannelConfigs[C]>
     fields: {
       allowedOrigins: { kind: 'origins', maxItems: 50, description: 'The sites allowed to embed the chat widget', example: ['https://www.mekong-tours.example'] },
       apiBaseUrl,
+      sendRatePerSecond,
     },
   },
   api: {
     inbound: 'integrator',
     fields: {
       webhookUrl: { kind: 'url', optional: true, description: "Where Ferry posts the agents' replies for the integrator to deliver", example: 'https://crm.mekong-tours.example/ferry/outbound' },
+      webhookSecret: {
+        kind: 'text',
+        secret: true,
+        optional: true,
+        maxLength: 256,
+        description: 'Signs the posts to webhookUrl (Standard Webhooks webhook-signature); whsec_<base64> or any text',
+        example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      },
       apiBaseUrl,
+      sendRatePerSecond,
     },
   },
 };

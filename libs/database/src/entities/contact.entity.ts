@@ -27,5 +27,10 @@ export class ContactIdentityEntity {
   @Column('text', { name: 'external_id' }) externalId: string;
   @Column('text', { name: 'display_name', nullable: true }) displayName: string | null;
   @Column('timestamptz', { name: 'last_inbound_at', nullable: true }) lastInboundAt: Date | null;
+  /** LINE: the latest reply token (one free reply, valid briefly). */
+  @Column('text', { name: 'reply_token', nullable: true }) replyToken?: string | null;
+  @Column('timestamptz', { name: 'reply_token_expires_at', nullable: true }) replyTokenExpiresAt?: Date | null;
+  /** The customer unfollowed or unsubscribed on this channel (cleared when they subscribe again). */
+  @Column('timestamptz', { name: 'unsubscribed_at', nullable: true }) unsubscribedAt?: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }

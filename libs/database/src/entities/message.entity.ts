@@ -1,6 +1,14 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import type { Channel, MessageDirection, MessageStatus, MessageType } from '#domain';
 
+export interface MessageAttachment {
+  kind: 'image' | 'audio' | 'video' | 'file' | 'location' | 'link' | 'sticker';
+  /** A provider media id or URL; a location's "lat,lng". */
+  ref: string;
+  mimeType?: string;
+  name?: string;
+}
+
 export interface TemplateRef {
   name: string;
   language: string;
@@ -24,6 +32,11 @@ export class MessageEntity {
   @Column('uuid', { array: true }) fallback: string[];
   @Column('text', { name: 'error_code', nullable: true }) errorCode: string | null;
   @Column('text', { name: 'error_reason', nullable: true }) errorReason: string | null;
+  /** Email: this mail's Message-ID (in or out), which replies name in In-Reply-To and References. */
+  @Column('text', { name: 'email_message_id', nullable: true }) emailMessageId?: string | null;
+  @Column('text', { name: 'email_subject', nullable: true }) emailSubject?: string | null;
+  /** Media, files, locations and links the provider sent with the message. */
+  @Column('jsonb', { default: () => "'[]'" }) attachments?: MessageAttachment[];
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt: Date;
 }
@@ -43,5 +56,10 @@ export class DeliveryAttemptEntity {
   @Column('text', { name: 'error_code', nullable: true }) errorCode: string | null;
   @Column('text', { nullable: true }) error: string | null;
   @Column('integer', { name: 'latency_ms', nullable: true }) latencyMs: number | null;
+  /** The provider's id of the message this attempt sent (each fallback hop has its own). */
+  @Column('text', { name: 'provider_message_id', nullable: true }) providerMessageId?: string | null;
+  /** The furthest delivery receipt the provider reported for this attempt (sent, delivered, read, failed). */
+  @Column('text', { name: 'receipt_status', nullable: true }) receiptStatus?: string | null;
+  @Column('timestamptz', { name: 'receipt_at', nullable: true }) receiptAt?: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }

@@ -53,4 +53,14 @@ export class IdentitiesRepository {
   async markInbound(tx: TenantTx, id: string): Promise<void> {
     await tx.manager.update(ContactIdentityEntity, { workspaceId: tx.workspaceId, id }, { lastInboundAt: () => 'now()' });
   }
+
+  /** LINE: the latest reply token replaces any earlier one (each is good for one reply, briefly). */
+  async setReplyToken(tx: TenantTx, id: string, token: string, expiresAt: Date): Promise<void> {
+    await tx.manager.update(ContactIdentityEntity, { workspaceId: tx.workspaceId, id }, { replyToken: token, replyTokenExpiresAt: expiresAt });
+  }
+
+  /** The customer unfollowed (`at`) or followed again (null) on this identity's channel. */
+  async setUnsubscribed(tx: TenantTx, id: string, at: Date | null): Promise<void> {
+    await tx.manager.update(ContactIdentityEntity, { workspaceId: tx.workspaceId, id }, { unsubscribedAt: at });
+  }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type Channel, DomainError, isUuid, uuidv7 } from '#domain';
-import { type ContactIdentityEntity, type InboxEntity, TenantDb, type TenantTx } from '#database';
+import { type ContactIdentityEntity, type InboxEntity, type MessageAttachment, TenantDb, type TenantTx } from '#database';
 import { InboxesRepository } from '../inboxes/inboxes.repository.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
 import { normaliseContactFields } from '../contacts/contact-fields.js';
@@ -13,7 +13,21 @@ import { uniqueViolation } from './unique-violation.js';
 export interface InboundMessage {
   inboxId: string;
   contact: { externalId: string; name?: string | null; email?: string | null; phone?: string | null };
-  message: { externalId: string; body: string };
+  message: {
+    /** The id to give the message (default: a new one). The hook pipeline gives the id its event got on arrival. */
+    id?: string;
+    externalId: string;
+    body: string;
+    attachments?: MessageAttachment[];
+    /** Email: the mail's Message-ID and subject, which the replies thread on. */
+    email?: { messageId: string; subject?: string | null };
+  };
+  /** Email: the Message-IDs this mail answers, In-Reply-To first, then References: the thread it joins. */
+  thread?: string[];
+  /** LINE: a reply token for one free reply to this customer, until it expires. */
+  replyToken?: { token: string; expiresAt: Date };
+  /** The provider's id of an earlier message this one edits (Telegram edited_message): its body is replaced. */
+  editOf?: string;
 }
 
 export interface InboundResult {
@@ -54,27 +68,39 @@ export class InboundService {
     normaliseContactFields(input.contact);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.run(workspaceId, (tx) => this.store(tx, input, channel));
+        return await this.db.run(workspaceId, (tx) => this.receiveIn(tx, input, channel));
       } catch (error) {
         if (attempt > 0 || !uniqueViolation(error)) throw error;
       }
     }
   }
 
-  private async store(tx: TenantTx, input: InboundMessage, channel: Channel | undefined): Promise<InboundResult> {
-    const inbox = isUuid(input.inboxId) ? await this.inboxes.findById(tx, input.inboxId) : null;
-    if (!inbox) throw DomainError.notFound('inbox');
-    if (channel && inbox.channel !== channel) {
-      throw DomainError.conflict(`inbox.not_${channel}_channel`, `This inbox is a ${inbox.channel} inbox, not ${channel}`);
+  /**
+   * receive() inside the caller's transaction (the hook pipeline marks its event processed in the same
+   * one). A unique violation here means a concurrent first message won a race: roll back and run again.
+   */
+  async receiveIn(tx: TenantTx, input: InboundMessage, channel?: Channel): Promise<InboundResult> {
+    const inbox = await this.inboxOf(tx, input.inboxId, channel);
+    if (input.editOf !== undefined) {
+      const edited = await this.messages.findByExternalId(tx, inbox.id, input.editOf);
+      if (edited) {
+        await this.messages.updateBody(tx, edited.id, input.message.body);
+        const message = (await this.messages.findById(tx, edited.id)) ?? edited;
+        return { created: false, message, conversation: await this.conversations.findById(tx, edited.conversationId) };
+      }
     }
-    const redelivered = await this.messages.findByExternalId(tx, inbox.id, input.message.externalId);
+    // An edit whose original has not arrived yet (or never will) stands in for it, under the original's
+    // id: the original, arriving late, is then a redelivery, and the newer text stays.
+    const externalId = input.editOf ?? input.message.externalId;
+    const redelivered = await this.messages.findByExternalId(tx, inbox.id, externalId);
     if (redelivered) {
       return { created: false, message: redelivered, conversation: await this.conversations.findById(tx, redelivered.conversationId) };
     }
     const identity = await this.resolveIdentity(tx, inbox, input.contact);
-    const conversationId = await this.openConversation(tx, identity.contactId, inbox.id);
+    const threaded = input.thread?.length ? await this.threadConversation(tx, identity.contactId, input.thread) : null;
+    const conversationId = threaded ?? (await this.openConversation(tx, identity.contactId, inbox.id));
     const message = await this.messages.insert(tx, {
-      id: uuidv7(),
+      id: input.message.id ?? uuidv7(),
       conversationId,
       direction: 'in',
       type: 'text',
@@ -84,12 +110,29 @@ export class InboundService {
       identityId: identity.id,
       inboxId: inbox.id,
       senderMemberId: null,
-      externalId: input.message.externalId,
+      externalId,
       fallback: [],
+      ...(input.message.attachments?.length ? { attachments: input.message.attachments } : {}),
+      ...(input.message.email ? { emailMessageId: input.message.email.messageId, emailSubject: input.message.email.subject ?? null } : {}),
     });
     await this.identities.markInbound(tx, identity.id);
+    if (input.replyToken) await this.identities.setReplyToken(tx, identity.id, input.replyToken.token, input.replyToken.expiresAt);
     await this.conversations.touchActivity(tx, conversationId, inbox.id);
     return { created: true, message, conversation: await this.conversations.findById(tx, conversationId) };
+  }
+
+  /** The identity (and contact) of a customer on an inbox, found or created: a follow with no message yet. */
+  async identityIn(tx: TenantTx, inboxId: string, contact: InboundMessage['contact'], channel?: Channel): Promise<ContactIdentityEntity> {
+    return this.resolveIdentity(tx, await this.inboxOf(tx, inboxId, channel), contact);
+  }
+
+  private async inboxOf(tx: TenantTx, inboxId: string, channel: Channel | undefined): Promise<InboxEntity> {
+    const inbox = isUuid(inboxId) ? await this.inboxes.findById(tx, inboxId) : null;
+    if (!inbox) throw DomainError.notFound('inbox');
+    if (channel && inbox.channel !== channel) {
+      throw DomainError.conflict(`inbox.not_${channel}_channel`, `This inbox is a ${inbox.channel} inbox, not ${channel}`);
+    }
+    return inbox;
   }
 
   private async resolveIdentity(
@@ -133,6 +176,30 @@ export class InboundService {
       customAttributes: {},
     });
     return created.id;
+  }
+
+  /**
+   * Email threading: the conversation of the first mail (in the order given) that this one answers, if it
+   * is this contact's. A resolved one reopens, unless the contact has another open conversation (one open
+   * per contact): then the reply joins that one. Null when no mail of the thread is known.
+   */
+  private async threadConversation(tx: TenantTx, contactId: string, emailMessageIds: string[]): Promise<string | null> {
+    const known = await this.messages.findConversationsByEmailMessageIds(tx, emailMessageIds);
+    const byMessageId = new Map(known.map((row) => [row.emailMessageId, row.conversationId]));
+    for (const id of emailMessageIds) {
+      const conversationId = byMessageId.get(id);
+      if (!conversationId) continue;
+      const conversation = await this.conversations.findById(tx, conversationId);
+      if (!conversation || conversation.contactId !== contactId) continue;
+      if (conversation.status === 'resolved') {
+        if (await this.conversations.findOpenByContact(tx, contactId)) return null;
+        await this.conversations.update(tx, conversation.id, { status: 'open', resolved: false, snoozedUntil: null });
+      } else if (conversation.status === 'snoozed') {
+        await this.conversations.update(tx, conversation.id, { status: 'open', snoozedUntil: null });
+      }
+      return conversation.id;
+    }
+    return null;
   }
 
   /** The contact's open conversation (a snoozed one wakes up), or a new one. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Channel, MessageDirection, MessageStatus, MessageType } from '#domain';
-import { DeliveryAttemptEntity, MessageEntity, type TemplateRef, type TenantTx } from '#database';
+import { DeliveryAttemptEntity, type MessageAttachment, MessageEntity, type TemplateRef, type TenantTx } from '#database';
 
 /** A message with the channel of the inbox it travelled over. */
 export interface MessageRow {
@@ -36,6 +36,10 @@ export interface NewMessage {
   senderMemberId: string | null;
   externalId: string | null;
   fallback: string[];
+  attachments?: MessageAttachment[];
+  /** Email: the mail's Message-ID (threading) and subject. */
+  emailMessageId?: string | null;
+  emailSubject?: string | null;
 }
 
 export type MessageOrder = 'asc' | 'desc';
@@ -90,6 +94,24 @@ export class MessagesRepository {
     const row = await this.findById(tx, message.id);
     if (!row) throw new Error(`message ${message.id} vanished after insert`);
     return row;
+  }
+
+  /** The conversations of the mails with these Message-IDs (email threading). */
+  async findConversationsByEmailMessageIds(
+    tx: TenantTx,
+    emailMessageIds: string[],
+  ): Promise<Array<{ emailMessageId: string; conversationId: string }>> {
+    return tx.manager.query(
+      `SELECT DISTINCT ON (m.email_message_id) m.email_message_id AS "emailMessageId", m.conversation_id AS "conversationId"
+       FROM messages m WHERE m.workspace_id = $1 AND m.email_message_id = ANY($2::text[])
+       ORDER BY m.email_message_id, m.id DESC`,
+      [tx.workspaceId, emailMessageIds],
+    );
+  }
+
+  /** The customer edited a message they sent (Telegram edited_message). */
+  async updateBody(tx: TenantTx, id: string, body: string): Promise<void> {
+    await tx.manager.update(MessageEntity, { workspaceId: tx.workspaceId, id }, { body });
   }
 
   async listAttempts(tx: TenantTx, messageId: string): Promise<DeliveryAttemptEntity[]> {

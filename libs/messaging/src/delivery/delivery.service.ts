@@ -1,0 +1,189 @@
+/*
+ * Delivery of one outbound message (the `message.send` job), safe against a crash at any moment:
+ * 1. claim, in one transaction with the message row locked: skip unless it is queued; wait while an
+ *    earlier message of its conversation is queued; take a rate-limit slot of its inbox; record the
+ *    attempt as `sending` and commit, BEFORE the provider is called;
+ * 2. call the provider, outside any transaction;
+ * 3. record the answer in one transaction: the attempt, and the message sent (with the provider's
+ *    id) or failed (with the provider's code and reason), or left queued for a retry.
+ * A crash between 1 and 3 leaves the attempt `sending`: in doubt, the provider may have the message.
+ * The retry never resends blindly: it waits (deferred, up to DELIVERY_IN_DOUBT_GRACE_MS from the
+ * attempt's start) for the provider's receipt, which status.apply matches by the provider id or by
+ * our message id (WhatsApp biz_opaque_callback_data, Twilio's StatusCallback ?messageId=) and which
+ * moves the message to sent: the job then finds it sent and stops. A call that timed out is in doubt
+ * the same way. With no receipt by then, it sends again: safe on LINE (X-Line-Retry-Key is our id);
+ * on channels that neither echo our id in a receipt nor dedupe on it (Telegram, WeChat, email,
+ * webchat, api) a provider that took the message without a word may get it twice.
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { CONFIG, type FerryConfig } from '#config';
+import { type Channel, DomainError, isUuid, uuidv7 } from '#domain';
+import { TenantDb, type TenantTx } from '#database';
+import type { ChannelConfigs, OutboundMessage, SendOutcome } from '#channels';
+import { type JobContext, JobDeferred, JobRetryable } from '#queue';
+import { IdentitiesRepository } from '../contacts/identities.repository.js';
+import { type InboxCredentials, InboxesService } from '../inboxes/inboxes.service.js';
+import { type AdapterLookup, CHANNEL_ADAPTERS } from './channel-adapters.js';
+import { DeliveryAttemptsRepository } from './delivery-attempts.repository.js';
+import { nextStep, type OutcomePlan, planOutcome } from './delivery-rules.js';
+import { type OutboundRow, OutboundMessagesRepository } from './outbound-messages.repository.js';
+import { emailThreading, outboundRequest } from './outbound-request.js';
+import { SendOrder } from './send-order.js';
+import { SendRateLimiter, sendRateOf } from './send-rate-limiter.js';
+import { RedisTokenCache } from './token-cache.js';
+
+/** A LINE reply token this close to its expiry is left alone: the push is as good and cannot miss. */
+const REPLY_TOKEN_MARGIN_MS = 5000;
+
+type Claim =
+  | { kind: 'done' }
+  | { kind: 'wait'; delayMs: number; reason: string; blockerId?: string }
+  | { kind: 'send'; attemptId: string; inbox: InboxCredentials; request: OutboundMessage };
+
+@Injectable()
+export class DeliveryService {
+  constructor(
+    private readonly db: TenantDb,
+    private readonly inboxes: InboxesService,
+    private readonly identities: IdentitiesRepository,
+    private readonly messages: OutboundMessagesRepository,
+    private readonly attempts: DeliveryAttemptsRepository,
+    private readonly limiter: SendRateLimiter,
+    private readonly tokens: RedisTokenCache,
+    private readonly order: SendOrder,
+    @Inject(CHANNEL_ADAPTERS) private readonly adapters: AdapterLookup,
+    @Inject(CONFIG) private readonly config: FerryConfig,
+  ) {}
+
+  /**
+   * Runs one try of `message.send`. Returns when the message needs nothing more; throws JobDeferred
+   * to be run again later without spending a try, JobRetryable after a transient provider failure.
+   */
+  async send(workspaceId: string, messageId: string, job: JobContext): Promise<void> {
+    if (!isUuid(workspaceId) || !isUuid(messageId)) throw DomainError.invalid('delivery.invalid_job', 'message.send needs a workspaceId and a messageId');
+    const claim = await this.db.run(workspaceId, (tx) => this.claim(tx, messageId, job));
+    if (claim.kind === 'wait') {
+      if (claim.blockerId) await this.order.waitFor(workspaceId, claim.blockerId, job.jobId);
+      throw new JobDeferred(claim.delayMs, claim.reason);
+    }
+    if (claim.kind === 'send') {
+      const started = performance.now();
+      const outcome = await this.call(claim.inbox, claim.request);
+      const latencyMs = Math.round(performance.now() - started);
+      const plan = await this.db.run(workspaceId, (tx) => this.settle(tx, claim, outcome, latencyMs, job));
+      if (plan.retry) throw new JobRetryable(plan.retry.reason, plan.retry.retryAfterMs);
+    }
+    // It left the queue (or was never in it): the messages written after it may go.
+    await this.order.release(workspaceId, messageId);
+  }
+
+  private async claim(tx: TenantTx, messageId: string, job: JobContext): Promise<Claim> {
+    const message = await this.messages.lockForSend(tx, messageId);
+    const sendable = message?.direction === 'out' && message.status === 'queued';
+    const step = nextStep({
+      message,
+      earlierQueuedId: sendable ? await this.messages.earlierQueued(tx, message.conversationId, message.id) : null,
+      openAttempt: sendable ? await this.attempts.findOpen(tx, messageId) : null,
+      inDoubtGraceMs: this.config.delivery.inDoubtGraceMs,
+    });
+    if (step.kind === 'skip' || !message) {
+      // A try left open by a crash, then settled by the provider's receipt: the ledger says so.
+      if (message?.direction === 'out' && message.status !== 'queued') {
+        await this.attempts.settleOpen(tx, message.id, message.status === 'failed' ? 'failed' : 'sent');
+      }
+      return { kind: 'done' };
+    }
+    if (step.kind === 'wait') return step;
+    const target = await this.target(tx, message);
+    if ('failure' in target) {
+      await this.failUnsendable(tx, message, target.failure);
+      return { kind: 'done' };
+    }
+    const { inbox, identity } = target;
+    const wait = await this.limiter.acquire(inbox.id, sendRateOf(inbox.channel, inbox.config), job.jobId);
+    if (wait > 0) return { kind: 'wait', delayMs: wait, reason: `rate limit of inbox ${inbox.id}` };
+    if (step.unconfirmedAttemptId) {
+      await this.attempts.markUnconfirmed(tx, step.unconfirmedAttemptId, 'No answer recorded and no receipt within the grace period; sent again');
+    }
+    const attemptId = uuidv7();
+    await this.attempts.insertSending(tx, { id: attemptId, messageId, identityId: identity.id, inboxId: inbox.id, channel: inbox.channel });
+    const request = outboundRequest({
+      message,
+      to: identity.externalId,
+      channel: inbox.channel,
+      inboxId: inbox.id,
+      publicUrl: this.config.http.publicUrl,
+      replyToken: inbox.channel === 'line' ? await this.messages.takeReplyToken(tx, identity.id, REPLY_TOKEN_MARGIN_MS) : null,
+      email: inbox.channel === 'email' ? emailThreading(await this.messages.emailThread(tx, message.conversationId, message.id), inbox.name) : undefined,
+    });
+    return { kind: 'send', attemptId, inbox, request };
+  }
+
+  /** The inbox (decrypted) and identity the message leaves by, or why it cannot leave at all. */
+  private async target(
+    tx: TenantTx,
+    message: OutboundRow,
+  ): Promise<{ inbox: InboxCredentials; identity: { id: string; externalId: string } } | { failure: { code: string; reason: string } }> {
+    if (!message.inboxId || !message.identityId) {
+      return { failure: { code: 'delivery.no_identity', reason: 'The contact identity this message was addressed to no longer exists' } };
+    }
+    const identity = await this.identities.findById(tx, message.identityId);
+    if (!identity) return { failure: { code: 'delivery.no_identity', reason: 'The contact identity this message was addressed to no longer exists' } };
+    try {
+      return { inbox: await this.inboxes.credentials(tx, message.inboxId), identity };
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'inbox.not_found') {
+        return { failure: { code: 'delivery.inbox_deleted', reason: 'The inbox this message was to leave by was deleted' } };
+      }
+      throw error;
+    }
+  }
+
+  private async failUnsendable(tx: TenantTx, message: OutboundRow, failure: { code: string; reason: string }): Promise<void> {
+    if (message.channel) {
+      await this.attempts.insertFailed(
+        tx,
+        { id: uuidv7(), messageId: message.id, identityId: message.identityId, inboxId: message.inboxId, channel: message.channel },
+        failure.code,
+        failure.reason,
+      );
+    }
+    await this.messages.markFailed(tx, message.id, failure.code, failure.reason);
+  }
+
+  /** The provider call. An adapter that throws is a transient failure, in doubt (it may have sent). */
+  private async call(inbox: InboxCredentials, request: OutboundMessage): Promise<SendOutcome> {
+    try {
+      return await this.sendVia(inbox.channel, inbox.config, request);
+    } catch (error) {
+      const permanent = error instanceof DomainError && error.kind !== 'unavailable' && error.kind !== 'rate_limited';
+      const code = error instanceof DomainError ? error.code : 'adapter.error';
+      return { ok: false, permanent, code, reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  private sendVia<C extends Channel>(channel: C, config: ChannelConfigs[C], request: OutboundMessage): Promise<SendOutcome> {
+    return this.adapters(channel).send(request, config, { tokens: this.tokens, timeoutMs: this.config.delivery.timeoutMs, now: () => new Date() });
+  }
+
+  private async settle(
+    tx: TenantTx,
+    claim: Extract<Claim, { kind: 'send' }>,
+    outcome: SendOutcome,
+    latencyMs: number,
+    job: JobContext,
+  ): Promise<OutcomePlan> {
+    const message = await this.messages.lockForSend(tx, claim.request.messageId);
+    // Gone (its conversation deleted): the attempt went with it.
+    const plan = planOutcome(outcome, message?.status ?? 'failed', job.attempt >= job.maxAttempts);
+    if (!message) return { ...plan, retry: null };
+    await this.attempts.finish(tx, claim.attemptId, { ...plan.attempt, latencyMs });
+    if (plan.message?.kind === 'sent') {
+      const email = claim.request.email ? { messageId: plan.message.externalId, subject: claim.request.email.subject } : undefined;
+      await this.messages.markSent(tx, message.id, plan.message.externalId, plan.message.advance, email);
+    } else if (plan.message?.kind === 'failed') {
+      await this.messages.markFailed(tx, message.id, plan.message.errorCode, plan.message.errorReason);
+    }
+    return plan;
+  }
+}

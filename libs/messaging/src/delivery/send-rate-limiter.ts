@@ -1,0 +1,84 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { CONFIG, type FerryConfig } from '#config';
+import type { Channel } from '#domain';
+import { REDIS } from '#queue';
+
+/**
+ * Sends per second per inbox when its config sets none: the provider's own limit for one sender.
+ * WhatsApp Cloud API: 80 messages/s per phone number; Twilio: 1 message/s from a US long code;
+ * Telegram: about 30 messages/s per bot; LINE: 2,000 requests/s per channel (kept well below);
+ * WeChat customer-service messages: no published rate, a daily quota (kept modest); email: what an
+ * SMTP relay accepts without throttling; webchat and api hand messages to Ferry's own side.
+ */
+export const DEFAULT_SEND_RATES: { [C in Channel]: number } = {
+  whatsapp: 80,
+  sms: 1,
+  telegram: 30,
+  line: 100,
+  wechat: 50,
+  email: 10,
+  webchat: 1000,
+  api: 100,
+};
+
+/** The inbox's rate: its config's `sendRatePerSecond`, else its channel's default. */
+export function sendRateOf(channel: Channel, config: { sendRatePerSecond?: number }): number {
+  const configured = config.sendRatePerSecond;
+  return typeof configured === 'number' && Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_SEND_RATES[channel];
+}
+
+/**
+ * GCRA (a leaky bucket kept as one timestamp, the "theoretical arrival time") with reservations, on
+ * the Redis clock so that every worker shares one bucket per inbox. A send may go at once while the
+ * bucket holds a burst of one second's worth; otherwise it gets the next free slot, reserved under the
+ * job's id, and comes back for it then: a busy inbox queues its own messages, never the others'.
+ * KEYS: the bucket, the job's reservation. ARGV: interval ms, burst. Answers the wait in ms (0: go).
+ */
+const ACQUIRE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local reserved = redis.call('GET', KEYS[2])
+if reserved then
+  local at = tonumber(reserved)
+  if at <= now then
+    redis.call('DEL', KEYS[2])
+    return 0
+  end
+  return math.ceil(at - now)
+end
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local allowed_at = tat - (burst - 1) * interval
+local next_tat = tat + interval
+redis.call('SET', KEYS[1], tostring(next_tat), 'PX', math.ceil(next_tat - now) + 1000)
+if allowed_at <= now then return 0 end
+redis.call('SET', KEYS[2], tostring(allowed_at), 'PX', math.ceil(allowed_at - now) + 60000)
+return math.ceil(allowed_at - now)
+`;
+
+/** The per-inbox send rate limit, shared by every worker through Redis. */
+@Injectable()
+export class SendRateLimiter {
+  private readonly prefix: string;
+
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(CONFIG) config: FerryConfig,
+  ) {
+    this.prefix = `${config.redis.keyPrefix}:delivery:rate`;
+  }
+
+  /**
+   * Takes a slot for one send from `inboxId` at `ratePerSecond`: answers 0 to send now, or how many ms
+   * to wait for the slot reserved for `holder` (the job id), which the same holder then finds ready.
+   */
+  async acquire(inboxId: string, ratePerSecond: number, holder: string): Promise<number> {
+    const interval = 1000 / ratePerSecond;
+    const burst = Math.max(1, Math.floor(ratePerSecond));
+    const wait = await this.redis.eval(ACQUIRE, 2, `${this.prefix}:${inboxId}`, `${this.prefix}:${inboxId}:held:${holder}`, interval, burst);
+    return Number(wait);
+  }
+}
