@@ -125,11 +125,17 @@ export class DeliveryAttemptDto {
   @ApiProperty({ type: String, format: 'uuid', nullable: true, example: UUID_EXAMPLE }) inboxId: string | null;
   @ApiProperty({ enum: CHANNELS, example: 'whatsapp' }) channel: Channel;
   @ApiProperty({ example: 'sent' }) status: string;
-  @ApiProperty({ type: String, nullable: true, example: 'wamid.HBgLMTIzNDU2Nzg5MA' }) providerRequestId: string | null;
+  @ApiProperty({ type: String, nullable: true, description: "The provider's id of the message sent by this attempt", example: 'wamid.HBgLMTIzNDU2Nzg5MA' })
+  providerMessageId: string | null;
+  @ApiProperty({ type: String, nullable: true, description: "The provider's id of the API request", example: 'fbtrace-AbC123xYz' })
+  providerRequestId: string | null;
   @ApiProperty({ type: String, nullable: true, example: '200' }) responseCode: string | null;
   @ApiProperty({ type: String, nullable: true, example: null }) errorCode: string | null;
   @ApiProperty({ type: String, nullable: true, example: null }) error: string | null;
   @ApiProperty({ type: Number, nullable: true, example: 182 }) latencyMs: number | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The last delivery receipt recorded for this attempt', example: 'delivered' })
+  receiptStatus: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2025-11-28T09:30:03.000Z' }) receiptAt: string | null;
   @ApiProperty({ format: 'date-time', example: '2025-11-28T09:30:01.000Z' }) createdAt: string;
 
   static from(attempt: DeliveryAttemptEntity): DeliveryAttemptDto {
@@ -139,11 +145,14 @@ export class DeliveryAttemptDto {
       inboxId: attempt.inboxId,
       channel: attempt.channel,
       status: attempt.status,
+      providerMessageId: attempt.providerMessageId ?? null,
       providerRequestId: attempt.providerRequestId,
       responseCode: attempt.responseCode,
       errorCode: attempt.errorCode,
       error: attempt.error,
       latencyMs: attempt.latencyMs,
+      receiptStatus: attempt.receiptStatus ?? null,
+      receiptAt: attempt.receiptAt?.toISOString() ?? null,
       createdAt: attempt.createdAt.toISOString(),
     };
   }
