@@ -1,34 +1,23 @@
-// `npm start`: build, run the API and the worker, seed a demo workspace through the public API, and
-// print how to log in. Needs PostgreSQL and Redis running; the database is created and migrated by
-// the apps themselves. Every setting comes from the environment exactly as in production (see README).
+/* global AbortSignal */
+// `npm start`: build, run the provider simulator, the API and the worker, seed a demo workspace whose
+// channel inboxes point at the simulator (scripts/demo-seed.mjs), and print how to watch it. Needs
+// PostgreSQL and Redis running; the database is created and migrated by the apps themselves. Every
+// setting comes from the environment exactly as in production (see README), with two development
+// defaults: ALLOW_PRIVATE_URLS=true (the demo's inboxes point at 127.0.0.1) and PUBLIC_URL = the API's
+// local address (where the simulator posts the providers' webhooks).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { DEMO, seedDemo } from './demo-seed.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 process.chdir(root);
 
-const DEMO = {
-  email: 'demo@ferry.local',
-  password: 'ferry-demo-password',
-  name: 'Dana Demo',
-  workspaceName: 'Demo Travel Co.',
-  apiKeyName: 'Demo key',
-  inboxName: 'Demo API channel',
-};
-
-/*
- * The processes `npm start` runs, each from the one build in dist/. Later issues add theirs here:
- * the dashboard (apps/dashboard, built and served by the API) and the provider simulators
- * (apps/simulator) that the demo's channel inboxes will point at.
- */
-const SERVICES = [
-  { name: 'api', entry: 'dist/apps/api/src/main.js' },
-  { name: 'worker', entry: 'dist/apps/worker/src/main.js' },
-];
-
 const READY_TIMEOUT_MS = 120_000;
+const SIMULATOR_READY_TIMEOUT_MS = 30_000;
+const SIMULATOR_ENTRY = 'dist/apps/simulator/src/main.js';
 
 const say = (line) => console.log(`[start] ${line}`);
 const warn = (line) => console.warn(`[start] warning: ${line}`);
@@ -38,31 +27,77 @@ let stopping = null;
 
 async function main() {
   say(`demo login, once the API is up: ${DEMO.email} / ${DEMO.password}`);
+  const simPorts = simulatorPorts();
   say('building (npm run build)');
   const built = await run(npmCommand(), [...npmArgs(), 'run', 'build', '--silent']);
   if (built !== 0) fail(`the build failed (exit code ${built})`);
 
-  // The built config module validates the environment as the apps will: a bad value stops here, named.
-  const { loadConfig } = await import(pathToFileURL(resolve(root, 'dist/libs/config/src/index.js')).href);
-  let config;
+  const config = await developmentConfig();
+  const base = `http://${reachableHost(config.http.host)}:${config.http.port}`;
+
+  // The simulator first: it is optional, and a port taken by something else stops only the demo channels.
+  let simulator = null;
+  if (!existsSync(SIMULATOR_ENTRY)) warn(`${SIMULATOR_ENTRY} is missing: no provider simulator, no channel demo`);
+  else {
+    const args = ['--port', String(simPorts.port), '--smtp-port', String(simPorts.smtpPort), '--host', '127.0.0.1', '--log-level', config.log.level];
+    simulator = startService({ name: 'simulator', entry: SIMULATOR_ENTRY, args, optional: true });
+  }
+  startService({ name: 'api', entry: 'dist/apps/api/src/main.js' });
+  startService({ name: 'worker', entry: 'dist/apps/worker/src/main.js' });
+
+  const simBaseUrl = `http://127.0.0.1:${simPorts.port}`;
+  const [, simReady] = await Promise.all([waitForReady(base), simulator ? waitForSimulator(simBaseUrl, simulator, simPorts) : false]);
+  say('API ready; seeding the demo workspace');
+
+  const sim = simReady ? { baseUrl: simBaseUrl, smtpHost: '127.0.0.1', smtpPort: simPorts.smtpPort } : null;
+  let demo = null;
   try {
-    config = loadConfig();
+    demo = await seedDemo({
+      apiBase: base,
+      sim,
+      allowPrivateUrls: config.allowPrivateUrls,
+      stateFile: resolve(process.env.FERRY_STATE_DIR || '.ferry', 'demo.json'),
+      say,
+      warn,
+    });
+  } catch (error) {
+    warn(`seeding stopped: ${error.stack ?? error.message}`);
+  }
+  printSummary(config.http.publicUrl, sim, demo);
+}
+
+/** SIMULATOR_PORT and SIMULATOR_SMTP_PORT: the simulator's HTTP and SMTP ports (it is no part of Ferry's config). */
+function simulatorPorts() {
+  const read = (name, fallback) => {
+    const raw = process.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const port = Number(raw);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`${name} must be a port number (1-65535), got "${raw}"`);
+    return port;
+  };
+  return { port: read('SIMULATOR_PORT', 3900), smtpPort: read('SIMULATOR_SMTP_PORT', 2525) };
+}
+
+/**
+ * The config the apps will load (the built config module validates it: a bad value stops here, named),
+ * with the demo's development defaults put into the environment the children inherit.
+ */
+async function developmentConfig() {
+  const { loadConfig } = await import(pathToFileURL(resolve(root, 'dist/libs/config/src/index.js')).href);
+  if (!process.env.ALLOW_PRIVATE_URLS) {
+    process.env.ALLOW_PRIVATE_URLS = 'true';
+    say('ALLOW_PRIVATE_URLS=true for this run: the demo inboxes point at the simulator on 127.0.0.1 (set it to false to refuse private addresses)');
+  }
+  try {
+    let config = loadConfig();
+    if (!process.env.PUBLIC_URL) {
+      process.env.PUBLIC_URL = `http://${reachableHost(config.http.host)}:${config.http.port}`;
+      config = loadConfig();
+    }
+    return config;
   } catch (error) {
     fail(error.message);
   }
-
-  for (const service of SERVICES) startService(service);
-  const base = `http://${reachableHost(config.http.host)}:${config.http.port}`;
-  await waitForReady(base);
-  say('API ready; seeding the demo workspace');
-
-  let demo = null;
-  try {
-    demo = await seed(base);
-  } catch (error) {
-    warn(`seeding stopped: ${error.message}`);
-  }
-  printSummary(config.http.publicUrl, demo);
 }
 
 function npmCommand() {
@@ -81,9 +116,10 @@ function run(command, args) {
   });
 }
 
-function startService({ name, entry }) {
+/** Starts a child; one that exits stops the others, unless it is optional (the simulator). */
+function startService({ name, entry, args = [], optional = false }) {
   // Own process group, so a terminal's Ctrl-C reaches each child once, forwarded by us.
-  const child = spawn(process.execPath, [entry], { stdio: 'inherit', env: process.env, detached: true });
+  const child = spawn(process.execPath, [entry, ...args], { stdio: 'inherit', env: process.env, detached: true });
   children.set(name, child);
   child.on('exit', (code, signal) => {
     children.delete(name);
@@ -93,9 +129,14 @@ function startService({ name, entry }) {
       if (children.size === 0) process.exit(stopping.clean ? 0 : 1);
       return;
     }
+    if (optional) {
+      warn(`${name} exited (${signal ?? `code ${code}`}); Ferry keeps running without it`);
+      return;
+    }
     console.error(`[start] ${name} exited (${signal ?? `code ${code}`}); stopping the others`);
     stop('SIGTERM', false);
   });
+  return child;
 }
 
 function stop(signal, clean = true) {
@@ -126,195 +167,83 @@ function reachableHost(host) {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+async function probe(url) {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    return { ok: response.ok, last: `${response.status} ${await response.text()}` };
+  } catch (error) {
+    return { ok: false, last: error.cause?.code ?? error.message };
+  }
+}
+
 async function waitForReady(base) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last = 'no answer';
   while (Date.now() < deadline) {
     if (stopping) return new Promise(() => undefined); // shutting down: the exit handlers finish
-    try {
-      const response = await fetch(`${base}/health/ready`);
-      if (response.ok) return;
-      last = `${response.status} ${await response.text()}`;
-    } catch (error) {
-      last = error.cause?.code ?? error.message;
-    }
-    await new Promise((done) => setTimeout(done, 500));
+    const answer = await probe(`${base}/health/ready`);
+    if (answer.ok) return;
+    last = answer.last;
+    await sleep(500);
   }
   fail(`the API was not ready at ${base}/health/ready within ${READY_TIMEOUT_MS / 1000}s (last: ${last})`);
 }
 
-// ---- the demo workspace, created through the public API only, as an integrator would ----
-
-/** A client of the public API that reports routes not built yet as `missing` instead of failing. */
-function client(base) {
-  return async (method, path, { token, body, headers } = {}) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    let parsed;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      parsed = text;
+/** True once the simulator answers; false (with the reason) if it exited or never answered. */
+async function waitForSimulator(baseUrl, child, ports) {
+  const deadline = Date.now() + SIMULATOR_READY_TIMEOUT_MS;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      warn(`the provider simulator did not start (port ${ports.port} or ${ports.smtpPort} in use? set SIMULATOR_PORT and SIMULATOR_SMTP_PORT): no channel demo`);
+      return false;
     }
-    const missing = response.status === 404 && parsed?.code === 'route.not_found';
-    return { status: response.status, body: parsed, missing };
-  };
+    const answer = await probe(`${baseUrl}/_sim/health`);
+    if (answer.ok) return true;
+    last = answer.last;
+    await sleep(250);
+  }
+  warn(`the provider simulator did not answer at ${baseUrl}/_sim/health within ${SIMULATOR_READY_TIMEOUT_MS / 1000}s (last: ${last}): no channel demo`);
+  return false;
 }
 
-function describe(response) {
-  const body = response.body;
-  return `${response.status}${body?.code ? ` ${body.code}` : ''}${body?.detail ? `: ${body.detail}` : ''}`;
-}
-
-async function seed(base) {
-  const api = client(base);
-  const session = await signUpOrLogIn(api);
-  if (!session) return null;
-  const { token, workspaceId } = session;
-  const apiKey = await demoApiKey(api, token, workspaceId);
-  const inbox = await demoInbox(api, token);
-  if (inbox) await demoConversations(api, apiKey ?? token, token, inbox);
-  return { apiKey, workspaceId };
-}
-
-async function signUpOrLogIn(api) {
-  const signup = await api('POST', '/v1/auth/signup', {
-    body: { workspaceName: DEMO.workspaceName, name: DEMO.name, email: DEMO.email, password: DEMO.password },
-  });
-  let session = signup;
-  if (signup.missing) {
-    warn('POST /v1/auth/signup is not built yet: no demo workspace');
-    return null;
-  }
-  if (signup.status === 409 && signup.body?.code === 'auth.email_taken') {
-    session = await api('POST', '/v1/auth/login', { body: { email: DEMO.email, password: DEMO.password } });
-    if (session.status < 200 || session.status > 299) {
-      warn(`the demo user exists but logging in failed (${describe(session)}): no demo data`);
-      return null;
-    }
-    say(`logged in as the existing demo user ${DEMO.email}`);
-  } else if (signup.status === 201) {
-    say(`signed up ${DEMO.email} with workspace "${DEMO.workspaceName}"`);
-  } else {
-    warn(`sign-up failed (${describe(signup)}): no demo data`);
-    return null;
-  }
-  return { token: session.body.accessToken, workspaceId: session.body.workspace?.id };
-}
-
-/**
- * An API key is shown once, so the demo's is kept in the git-ignored state directory and reused while
- * it still works; a new one is made for a new database.
- */
-async function demoApiKey(api, token, workspaceId) {
-  const file = resolve(root, '.ferry', 'demo.json');
-  let saved = {};
-  try {
-    saved = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
-  } catch {
-    // unreadable: make a new key below
-  }
-  if (saved.workspaceId === workspaceId && saved.apiKey) {
-    const check = await api('GET', '/v1/api-keys', { token: saved.apiKey });
-    if (check.status === 200) return saved.apiKey;
-  }
-  const created = await api('POST', '/v1/api-keys', { token, body: { name: DEMO.apiKeyName } });
-  if (created.missing) {
-    warn('POST /v1/api-keys is not built yet: no demo API key');
-    return null;
-  }
-  if (created.status !== 201) {
-    warn(`creating the demo API key failed (${describe(created)})`);
-    return null;
-  }
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ workspaceId, apiKey: created.body.key }, null, 2)}\n`, { mode: 0o600 });
-  return created.body.key;
-}
-
-async function demoInbox(api, token) {
-  const list = await api('GET', '/v1/inboxes?limit=100', { token });
-  const found = list.status === 200 ? list.body.data?.find((i) => i.name === DEMO.inboxName && i.channel === 'api') : undefined;
-  if (found) return { id: found.id, isNew: false };
-  const created = await api('POST', '/v1/inboxes', { token, body: { name: DEMO.inboxName, channel: 'api', config: {} } });
-  if (created.missing) {
-    warn('POST /v1/inboxes is not built yet: no demo inbox');
-    return null;
-  }
-  if (created.status !== 201) {
-    warn(`creating the demo inbox failed (${describe(created)})`);
-    return null;
-  }
-  say(`created the inbox "${DEMO.inboxName}"`);
-  return { id: created.body.id, isNew: true };
-}
-
-const CUSTOMERS = [
-  {
-    contact: { externalId: 'demo-wei-zhang', name: 'Wei Zhang' },
-    message: { externalId: 'demo-wei-zhang-1', body: '你好！我们一家四口想十月去清迈玩五天，可以帮我们安排行程和酒店吗？' },
-  },
-  {
-    contact: { externalId: 'demo-somchai', name: 'Somchai Prasert' },
-    message: { externalId: 'demo-somchai-1', body: 'สวัสดีครับ ทัวร์ตลาดน้ำวันเสาร์นี้ยังมีที่ว่างสำหรับสองคนไหมครับ' },
-  },
-  {
-    contact: { externalId: 'demo-emily-carter', name: 'Emily Carter' },
-    message: { externalId: 'demo-emily-carter-1', body: 'Hi! Could we move our Bangkok food tour from Friday to Saturday evening?' },
-  },
-];
-
-async function demoConversations(api, integratorToken, agentToken, inbox) {
-  if (!inbox.isNew) {
-    const existing = await api('GET', `/v1/conversations?inboxId=${inbox.id}&limit=1`, { token: agentToken });
-    if (existing.status === 200 && existing.body.data?.length > 0) return; // seeded on an earlier start
-  }
-  let last = null;
-  for (const customer of CUSTOMERS) {
-    // The integrator pushes its customers' messages in, as an API-channel integration does.
-    const inbound = await api('POST', `/v1/inboxes/${inbox.id}/inbound`, { token: integratorToken, body: customer });
-    if (inbound.missing) {
-      warn('POST /v1/inboxes/{id}/inbound is not built yet: no demo conversations');
-      return;
-    }
-    if (inbound.status !== 201 && inbound.status !== 200) {
-      warn(`pushing a demo message failed (${describe(inbound)})`);
-      continue;
-    }
-    last = inbound.body?.conversation?.id ?? inbound.body?.conversationId ?? null;
-  }
-  say(`pushed ${CUSTOMERS.length} customer messages (Chinese, Thai, English)`);
-  if (!last) return;
-  const reply = await api('POST', `/v1/conversations/${last}/messages`, {
-    token: agentToken,
-    headers: { 'idempotency-key': `demo-reply-${last}` },
-    body: { type: 'text', body: 'Hi Emily! Saturday works: you are now booked for 18:00, same meeting point at Chinatown gate.' },
-  });
-  if (reply.missing) warn('POST /v1/conversations/{id}/messages is not built yet: no demo reply');
-  else if (reply.status !== 202 && reply.status !== 201) warn(`the demo reply failed (${describe(reply)})`);
-  else say('an agent replied to Emily');
-}
-
-function printSummary(publicUrl, demo) {
+function printSummary(publicUrl, sim, demo) {
   if (stopping) return;
+  const key = demo?.apiKey ?? '<API key>';
   const lines = [
     '',
     '  Ferry is running.',
     `  API docs (Swagger UI): ${publicUrl}/docs`,
     `  Demo login:            ${DEMO.email} / ${DEMO.password}${demo ? '' : '  (not seeded: see the warnings above)'}`,
     `  Demo API key:          ${demo?.apiKey ?? '(none: see the warnings above)'}`,
-    '  Try: curl -H "Authorization: Bearer <API key>" ' + `${publicUrl}/v1/conversations`,
-    '  Stop with Ctrl-C.',
-    '',
+    `  Provider simulator:    ${sim ? `${sim.baseUrl} (SMTP ${sim.smtpHost}:${sim.smtpPort})` : '(not running: see the warnings above)'}`,
   ];
+  const channels = demo?.channels ?? [];
+  if (channels.length > 0) {
+    lines.push('', '  Demo conversations (customer -> provider simulator -> Ferry; agent reply -> worker -> simulator):');
+    const seen = new Map();
+    for (const c of channels) {
+      const same = seen.get(c.conversationId);
+      const reply = c.reply ? `reply ${c.reply.status}` : same ? `same conversation as ${same}` : 'no reply yet';
+      lines.push(`    ${c.channel.padEnd(9)} ${c.customer.padEnd(16)} conversation ${c.conversationId}  ${reply}`);
+      if (!same) seen.set(c.conversationId, c.channel);
+    }
+    const replied = channels.find((c) => c.reply);
+    const writer = channels.find((c) => c.channel === 'telegram') ?? channels[0];
+    lines.push(
+      '',
+      '  Watch it:',
+      `    curl -H "Authorization: Bearer ${key}" ${publicUrl}/v1/conversations`,
+      ...(replied ? [`    curl -H "Authorization: Bearer ${key}" ${publicUrl}/v1/messages/${replied.reply.id}   # a reply and its delivery attempts`] : []),
+      `    curl ${sim.baseUrl}/_sim/${replied?.channel ?? 'whatsapp'}/sent   # what the simulator received since it started (also sms, line, email, ...)`,
+      `  Write as a ${writer.channel} customer:`,
+      `    curl -X POST ${sim.baseUrl}/_sim/${writer.channel}/inbound -H 'content-type: application/json' \\`,
+      `      -d '{"account":"${writer.simAccount}","message":{"from":"${writer.from}","text":"Any news?"}}'`,
+    );
+  } else {
+    lines.push(`  Try: curl -H "Authorization: Bearer ${key}" ${publicUrl}/v1/conversations`);
+  }
+  lines.push('  Stop with Ctrl-C.', '');
   console.log(lines.join('\n'));
 }
 

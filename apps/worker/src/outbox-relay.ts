@@ -24,6 +24,7 @@ export class OutboxRelay implements BeforeApplicationShutdown {
   /** Bumped by every start(), so a loop left over from before a stop() never reschedules itself. */
   private generation = 0;
   private failing: string | undefined;
+  private lastRecovery = 0;
   /** Completed runs, successful or not (for health checks and tests). */
   runs = 0;
 
@@ -77,6 +78,15 @@ export class OutboxRelay implements BeforeApplicationShutdown {
     }, delayMs);
   }
 
+  /** At most once a minute (or once per stall period, if shorter): revive sends whose job was lost. */
+  private async recoverStalled(): Promise<void> {
+    const every = Math.min(60_000, this.config.outbox.stalledAfterMs);
+    if (Date.now() - this.lastRecovery < every) return;
+    this.lastRecovery = Date.now();
+    const revived = await this.outbox.recoverStalled(this.config.outbox.stalledAfterMs);
+    if (revived > 0) this.logger.warn({ revived }, 'revived message.send jobs lost after publishing');
+  }
+
   private async relay(): Promise<RelayResult> {
     try {
       // The queue connection waits for Redis indefinitely; ask the fail-fast one first so a Redis
@@ -84,6 +94,7 @@ export class OutboxRelay implements BeforeApplicationShutdown {
       if (this.redis.status !== 'ready') throw new Error(`Redis is not connected (${this.redis.status})`);
       await this.redis.ping();
       const published = await this.outbox.relay(this.config.outbox.relayGraceMs);
+      await this.recoverStalled();
       if (this.failing) this.logger.info('outbox relay recovered');
       this.failing = undefined;
       if (published > 0) this.logger.info({ published }, 'outbox relay published pending jobs');

@@ -23,7 +23,7 @@ export interface FerryConfig {
     loginWindowSeconds: number;
   };
   rateLimit: { perMinute: number };
-  outbox: { relayIntervalMs: number; relayGraceMs: number };
+  outbox: { relayIntervalMs: number; relayGraceMs: number; stalledAfterMs: number };
   worker: {
     /** Jobs run at once per queue, per worker process (each queue has its own BullMQ Worker). */
     concurrency: { inbound: number; outbound: number; status: number; events: number };
@@ -93,6 +93,7 @@ export function loadConfig(overrides: Env = {}, env: Env = process.env): FerryCo
     outbox: {
       relayIntervalMs: int(read, 'OUTBOX_RELAY_INTERVAL_MS', 1000, 10, 3_600_000),
       relayGraceMs: int(read, 'OUTBOX_RELAY_GRACE_MS', 5000, 0, 3_600_000),
+      stalledAfterMs: int(read, 'OUTBOX_STALLED_AFTER_MS', 900_000, 1000, 86_400_000),
     },
     worker: {
       concurrency: concurrency(read),

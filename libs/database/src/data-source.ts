@@ -5,9 +5,10 @@ import { ENTITIES } from './entity-list.js';
 import { Foundation1764320000000 } from './migrations/1764320000000-foundation.js';
 import { InboundEvents1764400000000 } from './migrations/1764400000000-inbound-events.js';
 import { Delivery1764400001000 } from './migrations/1764400001000-delivery.js';
+import { OutboxRecovery1764400002000 } from './migrations/1764400002000-outbox-recovery.js';
 
 /** Every migration, in order. Add a new one at the end; never edit one that has shipped. */
-export const MIGRATIONS = [Foundation1764320000000, InboundEvents1764400000000, Delivery1764400001000];
+export const MIGRATIONS = [Foundation1764320000000, InboundEvents1764400000000, Delivery1764400001000, OutboxRecovery1764400002000];
 
 // Postgres bigint (count(*)) arrives as a string; counts here always fit in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { uuidv7 } from '#domain';
 import { OutboxEntity, type TenantTx } from '#database';
-import { isJobName, type JobName, type JobPayloads } from './job-catalogue.js';
+import { isJobName, JOBS, type JobName, type JobPayloads } from './job-catalogue.js';
 import type { Queues } from './queues.js';
 
 /**
@@ -40,6 +40,36 @@ export class Outbox {
     }
     if (published.length > 0) await this.markPublished(published);
     return published.length;
+  }
+
+  /**
+   * Sends whose job was lost after publishing (it died in BullMQ after its last try while Postgres
+   * could not record the outcome, or Redis lost it): their message is still queued `olderThanMs` after
+   * the row was written. The job is revived with the same id, unless BullMQ still holds it alive
+   * (waiting, delayed, active: a long rate-limit backlog is not stalled). Returns how many revived.
+   */
+  async recoverStalled(olderThanMs: number, batch = 100): Promise<number> {
+    const rows: Array<{ id: string; job_name: string; payload: unknown }> = await this.dataSource.query(
+      `SELECT id, job_name, payload FROM ferry_outbox_stalled_sends(make_interval(secs => $1), $2)`,
+      [olderThanMs / 1000, batch],
+    );
+    let revived = 0;
+    for (const row of rows) {
+      if (!isJobName(row.job_name)) continue;
+      const queue = this.queues.get(JOBS[row.job_name].queue);
+      const job = await queue.getJob(row.id);
+      const state = job ? await job.getState() : 'missing';
+      if (state === 'failed' && job) {
+        await job.retry('failed', { resetAttemptsMade: true });
+      } else if (state === 'missing' || state === 'unknown' || state === 'completed') {
+        if (job) await job.remove();
+        await this.queues.add(row.job_name, row.payload as JobPayloads[JobName], row.id);
+      } else {
+        continue;
+      }
+      revived += 1;
+    }
+    return revived;
   }
 
   private async markPublished(ids: string[]): Promise<void> {

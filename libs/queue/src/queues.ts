@@ -9,7 +9,13 @@ export class Queues {
 
   constructor(connection: Redis, config: FerryConfig) {
     this.queues = new Map(
-      QUEUE_NAMES.map((name) => [name, new Queue(name, { connection, prefix: config.redis.keyPrefix })]),
+      QUEUE_NAMES.map((name) => {
+        const queue = new Queue(name, { connection, prefix: config.redis.keyPrefix });
+        // A Redis outage surfaces as the failed add() or count that the caller handles; without a
+        // listener BullMQ would also print each connection error.
+        queue.on('error', () => undefined);
+        return [name, queue];
+      }),
     );
   }
 

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import type { DataSource } from 'typeorm';
+import { uuidv7 } from '#domain';
+import { createAppDataSource } from '#database';
+import { seedTenant, testConfig } from '#testing';
+import { createRedis } from './redis.js';
+import { Queues } from './queues.js';
+import { Outbox } from './outbox.js';
+
+describe('Outbox.recoverStalled: a send whose job was lost after publishing', () => {
+  let owner: pg.Client;
+  let dataSource: DataSource;
+  let queues: Queues;
+  let outbox: Outbox;
+  let redis: ReturnType<typeof createRedis>;
+
+  beforeAll(async () => {
+    const config = await testConfig({ REDIS_PREFIX: `ferry-test-recover-${process.pid}` });
+    owner = new pg.Client({ connectionString: config.database.url });
+    await owner.connect();
+    dataSource = await createAppDataSource(config).initialize();
+    redis = createRedis(config, 'commands');
+    queues = new Queues(redis, config);
+    outbox = new Outbox(queues, dataSource);
+    await queues.get('outbound').obliterate({ force: true });
+  });
+  afterAll(async () => {
+    await queues?.get('outbound').obliterate({ force: true });
+    await queues?.close();
+    redis?.disconnect();
+    await dataSource?.destroy();
+    await owner?.end();
+  });
+
+  /** A queued reply and its outbox row, published `ageSeconds` ago; returns the outbox id. */
+  async function stalledSend(ageSeconds: number, status = 'queued'): Promise<{ outboxId: string; messageId: string }> {
+    const tenant = await seedTenant(await testConfig(), 'Stalled');
+    const [contact, conversation, messageId, outboxId] = [uuidv7(), uuidv7(), uuidv7(), uuidv7()];
+    await owner.query('INSERT INTO contacts (id, workspace_id, name) VALUES ($1, $2, $3)', [contact, tenant.workspaceId, 'C']);
+    await owner.query('INSERT INTO conversations (id, workspace_id, contact_id) VALUES ($1, $2, $3)', [conversation, tenant.workspaceId, contact]);
+    await owner.query(
+      `INSERT INTO messages (id, workspace_id, conversation_id, direction, body, status) VALUES ($1, $2, $3, 'out', 'hi', $4)`,
+      [messageId, tenant.workspaceId, conversation, status],
+    );
+    await owner.query(
+      `INSERT INTO outbox (id, workspace_id, job_name, payload, created_at, published_at)
+       VALUES ($1, $2, 'message.send', $3, now() - make_interval(secs => $4), now() - make_interval(secs => $4))`,
+      [outboxId, tenant.workspaceId, { workspaceId: tenant.workspaceId, messageId }, ageSeconds],
+    );
+    return { outboxId, messageId };
+  }
+
+  it('revives the job of a reply still queued long after publishing, once, with the same id', async () => {
+    const { outboxId, messageId } = await stalledSend(3600);
+    const fresh = await stalledSend(1);
+    const settled = await stalledSend(3600, 'sent');
+    expect(await outbox.recoverStalled(600_000)).toBe(1);
+    const job = await queues.get('outbound').getJob(outboxId);
+    expect(job?.name).toBe('message.send');
+    expect(job?.data).toMatchObject({ messageId });
+    expect(await queues.get('outbound').getJob(fresh.outboxId)).toBeUndefined();
+    expect(await queues.get('outbound').getJob(settled.outboxId)).toBeUndefined();
+    // The revived job is alive (waiting): the next pass leaves it alone.
+    expect(await outbox.recoverStalled(600_000)).toBe(0);
+  });
+});
