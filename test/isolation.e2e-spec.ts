@@ -28,7 +28,7 @@ interface Schema {
 /** Tables whose rows belong to a workspace; B's rows in them are fingerprinted before and after. */
 const TENANT_TABLES = [
   'workspaces', 'members', 'api_keys', 'invitations', 'teams', 'team_members', 'labels', 'canned_responses',
-  'inboxes', 'contacts', 'contact_identities', 'conversations', 'messages', 'delivery_attempts', 'outbox',
+  'inboxes', 'contacts', 'contact_identities', 'conversations', 'messages', 'delivery_attempts', 'outbox', 'message_templates',
 ];
 
 describe('tenant isolation sweep', () => {
@@ -67,6 +67,8 @@ describe('tenant isolation sweep', () => {
     const inbox = await call('POST', '/v1/inboxes', { name: 'B api', channel: 'api', config: {} });
     const contact = await call('POST', '/v1/contacts', { name: 'B customer', email: 'b@example.test' });
     if (inbox.status === 201) {
+      const template = await call('POST', `/v1/inboxes/${inbox.body.id}/templates`, { name: 'b_template', language: 'en', body: 'Hello {{1}}' });
+      if (template.status === 201) idsOfB.set('/v1/inboxes/{inboxId}/templates', template.body.id);
       await call('POST', `/v1/inboxes/${inbox.body.id}/inbound`, {
         contact: { externalId: 'b-customer-1', name: 'B inbound' },
         message: { externalId: 'b-msg-1', body: 'hello from B' },

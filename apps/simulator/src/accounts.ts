@@ -98,7 +98,7 @@ export function parseAccount(input: unknown, id: string): Account {
         appSecret: reqString(body, 'appSecret'),
         verifyToken: optString(body, 'verifyToken'),
         displayPhoneNumber: optString(body, 'displayPhoneNumber') ?? `1555${randomDigits(7)}`,
-        wabaId: optString(body, 'wabaId') ?? `1${randomDigits(14)}`,
+        wabaId: optString(body, 'wabaId') ?? optString(body, 'businessAccountId') ?? `1${randomDigits(14)}`,
       };
     case 'wechat': {
       const encodingAesKey = optString(body, 'encodingAesKey');

@@ -6,6 +6,7 @@ import { InboxEntity } from './entities/inbox.entity.js';
 import { InvitationEntity } from './entities/invitation.entity.js';
 import { LabelEntity } from './entities/label.entity.js';
 import { MemberEntity } from './entities/member.entity.js';
+import { MessageTemplateEntity } from './entities/message-template.entity.js';
 import { DeliveryAttemptEntity, MessageEntity } from './entities/message.entity.js';
 import { IdempotencyKeyEntity, OutboxEntity } from './entities/outbox.entity.js';
 import { RefreshTokenEntity } from './entities/refresh-token.entity.js';
@@ -29,6 +30,7 @@ export {
   LabelEntity,
   MemberEntity,
   MessageEntity,
+  MessageTemplateEntity,
   OutboxEntity,
   RefreshTokenEntity,
   TeamEntity,
@@ -38,6 +40,14 @@ export {
 };
 export type { MessageAttachment, TemplateRef } from './entities/message.entity.js';
 export type { InboundEventKind } from './entities/inbound-event.entity.js';
+export {
+  TEMPLATE_CATEGORIES,
+  TEMPLATE_SOURCES,
+  TEMPLATE_STATUSES,
+  type TemplateCategory,
+  type TemplateSource,
+  type TemplateStatus,
+} from './entities/message-template.entity.js';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -53,6 +63,7 @@ export const ENTITIES = [
   LabelEntity,
   MemberEntity,
   MessageEntity,
+  MessageTemplateEntity,
   OutboxEntity,
   RefreshTokenEntity,
   TeamEntity,

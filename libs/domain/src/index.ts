@@ -4,3 +4,4 @@ export * from './enums.js';
 export * from './permissions.js';
 export * from './message-status.js';
 export * from './cursor.js';
+export * from './reachability.js';

@@ -23,3 +23,7 @@ export { InboundEventsService, type InboundOutcome } from './hooks/inbound-event
 export { StatusService, type StatusOutcome } from './hooks/status.service.js';
 export { InboxRoutes } from './hooks/inbox-routes.js';
 export { MailDropService, type MailRecipient } from './hooks/mail-drop.service.js';
+export { CLOCK, type Clock } from './reachability/clock.js';
+export { ReachabilityService, type ContactReachability, type IdentityReachability, type SendRoute } from './reachability/reachability.service.js';
+export { TemplatesService, type CreateTemplateInput, type TemplateView, type UpdateTemplateInput } from './templates/templates.service.js';
+export { TemplateSyncService, type TemplateSyncResult } from './templates/template-sync.service.js';

@@ -85,6 +85,7 @@ export function configEnv(config: FerryConfig): Record<string, string> {
     RATE_LIMIT_PER_MINUTE: String(config.rateLimit.perMinute),
     OUTBOX_RELAY_INTERVAL_MS: String(outbox.relayIntervalMs),
     OUTBOX_RELAY_GRACE_MS: String(outbox.relayGraceMs),
+    OUTBOX_STALLED_AFTER_MS: String(outbox.stalledAfterMs),
     WORKER_CONCURRENCY_INBOUND: String(worker.concurrency.inbound),
     WORKER_CONCURRENCY_OUTBOUND: String(worker.concurrency.outbound),
     WORKER_CONCURRENCY_STATUS: String(worker.concurrency.status),

@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Principal } from '#identity';
-import { ContactsService } from '#messaging';
+import { ContactsService, ReachabilityService } from '#messaging';
 import { DEFAULT_PAGE_SIZE } from '../http/pagination.dto.js';
 import { ApiProblemResponse, entityId } from '../http/api-docs.decorators.js';
 import { Caller, RequirePermission } from '../auth/auth.decorators.js';
@@ -22,6 +22,7 @@ import {
   IdentityDto,
   UpdateContactDto,
 } from './contacts.dto.js';
+import { ContactReachabilityDto } from './reachability.dto.js';
 
 const IDEMPOTENCY_KEY = { name: 'Idempotency-Key', required: false, description: 'Retry safely: the same key and body within 24 h returns the first response' };
 
@@ -30,7 +31,10 @@ const IDEMPOTENCY_KEY = { name: 'Idempotency-Key', required: false, description:
 @RequirePermission('conversations.work')
 @Controller('v1/contacts')
 export class ContactsController {
-  constructor(private readonly contacts: ContactsService) {}
+  constructor(
+    private readonly contacts: ContactsService,
+    private readonly reachability: ReachabilityService,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'List contacts, newest first; ?q= searches name, email and phone' })
@@ -56,6 +60,18 @@ export class ContactsController {
   async get(@Caller() caller: Principal, @Param('id', entityId('contact')) id: string): Promise<ContactDto> {
     const { contact, identities } = await this.contacts.get(caller.workspaceId, id);
     return ContactDto.from(contact, identities);
+  }
+
+  @Get(':id/reachability')
+  @ApiOperation({
+    summary: 'Which identities can take a message now, until when, how many remain, and the default one',
+    description:
+      "Per identity: WhatsApp free-form within 24 h of the customer's last message (templates always); WeChat 5 messages within 48 h " +
+      "of the user's last message; LINE push always (replyTokenUntil: a free reply until then); SMS, email, Telegram, API and web chat: no window.",
+  })
+  @ApiOkResponse({ type: ContactReachabilityDto })
+  async getReachability(@Caller() caller: Principal, @Param('id', entityId('contact')) id: string): Promise<ContactReachabilityDto> {
+    return ContactReachabilityDto.from(await this.reachability.forContact(caller.workspaceId, id));
   }
 
   @Patch(':id')

@@ -31,7 +31,18 @@ export class MessagesController {
   @ApiOperation({ summary: 'Send a reply (queued for delivery) or write an internal note' })
   @ApiIdempotencyKey()
   @ApiAcceptedResponse({ type: MessageDto, description: 'Accepted: a reply is queued; a note is stored' })
-  @ApiProblemResponse(422, 'reachability.no_identity: the contact has no identity to send to')
+  @ApiProblemResponse(
+    400,
+    'request.invalid; message.invalid_identity (via or fallback is not an identity of the contact); template.not_found (no approved template of that ' +
+      "name and language in the identity's inbox); template.invalid_parameters (not exactly the template's number of parameters)",
+  )
+  @ApiProblemResponse(
+    422,
+    'The customer cannot be reached now on the identity, nor on any fallback one (nothing is written; `detail` says until when and what to do): ' +
+      'reachability.window_closed (e.g. WhatsApp 24 h since the customer last wrote: send a template, or pick another identity); ' +
+      'reachability.quota_exhausted (WeChat: 5 messages per 48 h window used); reachability.unsubscribed; ' +
+      'reachability.no_identity (the contact has no identity to send to)',
+  )
   async post(
     @Caller() caller: Principal,
     @Param('id', entityId('conversation')) id: string,

@@ -68,7 +68,11 @@ export class CreateMessageDto {
   @IsIn(MESSAGE_TYPES)
   type: MessageType;
 
-  @ApiPropertyOptional({ maxLength: 4096, description: 'Required for text and note', example: 'Your booking is confirmed for Friday.' })
+  @ApiPropertyOptional({
+    maxLength: 4096,
+    description: "Required for text and note. A template message's body is the template's text with its parameters filled in (anything given here is replaced)",
+    example: 'Your booking is confirmed for Friday.',
+  })
   @OptionalNotNull()
   @IsString()
   @MaxLength(4096)
@@ -80,14 +84,24 @@ export class CreateMessageDto {
   @Type(() => ViaDto)
   via?: ViaDto;
 
-  @ApiPropertyOptional({ type: [String], description: 'Identities to fall back to, in order', example: [UUID_EXAMPLE] })
+  @ApiPropertyOptional({
+    type: [String],
+    description:
+      "Identities of the contact to fall back to, in order. The send is accepted when the first identity, or one of these, can take it now; " +
+      'the message is stored on the first identity with this list, and delivery moves to the next one that can when the current one cannot ' +
+      "(window closed, quota used, permanent failure). On another inbox than the first identity's, a template travels as its filled-in text",
+    example: [UUID_EXAMPLE],
+  })
   @OptionalNotNull()
   @IsArray()
   @ArrayMaxSize(10)
   @IsUUID('all', { each: true })
   fallback?: string[];
 
-  @ApiPropertyOptional({ type: TemplateDto, description: 'Required for type template' })
+  @ApiPropertyOptional({
+    type: TemplateDto,
+    description: "Required for type template: an approved template of the identity's inbox (GET /v1/inboxes/{id}/templates), with exactly its number of parameters",
+  })
   @OptionalNotNull()
   @ValidateNested()
   @Type(() => TemplateDto)

@@ -3,6 +3,7 @@ import { CannedResponsesController } from './canned-responses.controller.js';
 import { InboxesController } from './inboxes.controller.js';
 import { LabelsController } from './labels.controller.js';
 import { TeamsController } from './teams.controller.js';
+import { TemplatesController } from './templates.controller.js';
 
-/** Controllers of inboxes, teams, labels and canned responses. */
-export const SETTINGS_CONTROLLERS: Type[] = [InboxesController, TeamsController, LabelsController, CannedResponsesController];
+/** Controllers of inboxes (and their message templates), teams, labels and canned responses. */
+export const SETTINGS_CONTROLLERS: Type[] = [InboxesController, TeamsController, LabelsController, CannedResponsesController, TemplatesController];

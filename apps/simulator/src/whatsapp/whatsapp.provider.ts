@@ -4,8 +4,9 @@ import type { WhatsappAccount } from '../accounts.js';
 import { type ProviderPlayer, type SimContext, bearerToken, dropConnection } from '../context.js';
 import { randomDigits, randomHex, unixSeconds } from '../ids.js';
 import type { HookDelivery, InboundResult } from '../hook-client.js';
-import { type Json, SimInputError, optString, optTime, tryJson } from '../input.js';
+import { type Json, SimInputError, jsonBody, optString, optTime, reqString, tryJson } from '../input.js';
 import type { SentRecord } from '../state.js';
+import { WhatsappTemplates } from './whatsapp-templates.js';
 
 const WINDOW_MS = 24 * 60 * 60 * 1000;
 const FREE_FORM_TYPES = new Set(['text', 'image', 'audio', 'video', 'document', 'sticker', 'location', 'contacts', 'interactive', 'reaction']);
@@ -16,11 +17,49 @@ const digitsOf = (phone: string): string => phone.replace(/\D/g, '');
 /** WhatsApp Cloud API: POST /{version}/{phone-number-id}/messages, status and message webhooks. */
 export class WhatsappProvider implements ProviderPlayer<'whatsapp'> {
   readonly provider = 'whatsapp';
+  private readonly templates = new WhatsappTemplates();
 
   constructor(private readonly sim: SimContext) {}
 
   routes(app: FastifyInstance): void {
     app.post('/:version/:phoneNumberId/messages', (request, reply) => this.send(request, reply));
+    app.get('/:version/:wabaId/message_templates', (request, reply) => this.listTemplates(request, reply));
+    // Control: an account's templates (the defaults until replaced); accounts made after a reset start from the defaults.
+    app.get('/_sim/whatsapp/templates', async (request) => {
+      const account = this.sim.state.resolveAccount('whatsapp', reqString(request.query as Json, 'account'));
+      return { templates: this.templates.of(account.id) };
+    });
+    app.post('/_sim/whatsapp/templates', async (request) => {
+      const body = jsonBody(request.body);
+      const account = this.sim.state.resolveAccount('whatsapp', reqString(body, 'account'));
+      return { templates: this.templates.replace(account.id, body['templates']) };
+    });
+  }
+
+  /** GET /{version}/{waba-id}/message_templates: the account's templates, ?status= filter, cursor paging. */
+  private async listTemplates(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const { wabaId } = request.params as { wabaId: string };
+    const query = request.query as Record<string, string | undefined>;
+    const token = bearerToken(request);
+    const holder = token ? this.sim.state.find('whatsapp', (a) => a.accessToken === token) : undefined;
+    if (!holder) return graphError(reply, 401, 190, 'Invalid OAuth access token - Cannot parse access token');
+    const account = this.sim.state.find('whatsapp', (a) => a.accessToken === token && a.wabaId === wabaId);
+    if (!account) {
+      return graphError(reply, 400, 100, `Unsupported get request. Object with ID '${wabaId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, { type: 'GraphMethodException', error_subcode: 33 });
+    }
+    const status = query['status']?.toUpperCase();
+    const all = this.templates.of(account.id).filter((t) => !status || t.status === status);
+    const limit = Math.min(Math.max(Number(query['limit']) || 25, 1), 1000);
+    const start = query['after'] ? Number(Buffer.from(query['after'], 'base64url').toString()) || 0 : 0;
+    const data = all.slice(start, start + limit);
+    const cursor = (index: number): string => Buffer.from(String(index)).toString('base64url');
+    const paging: Json = { cursors: { before: cursor(start), after: cursor(start + data.length) } };
+    if (start + data.length < all.length) {
+      const next = new URL(`${request.protocol}://${request.host}${request.url}`);
+      next.searchParams.set('after', cursor(start + data.length));
+      paging['next'] = next.toString();
+    }
+    return reply.send({ data, paging });
   }
 
   private async send(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
@@ -42,7 +81,10 @@ export class WhatsappProvider implements ProviderPlayer<'whatsapp'> {
     const to = optString(body, 'to');
     const recipient = to ? digitsOf(to) : optString(body, 'recipient')!;
     const type = optString(body, 'type') ?? 'text';
-    if (type !== 'template') {
+    if (type === 'template') {
+      const problem = this.templates.checkSend(account.id, body['template'] as Json | undefined);
+      if (problem) return graphError(reply, 400, problem.code, problem.message, { error_data: { messaging_product: 'whatsapp', details: problem.details } });
+    } else {
       const user = this.sim.state.user(account.id, recipient);
       if (user.lastInboundAt === undefined || Date.now() - user.lastInboundAt > WINDOW_MS) {
         return graphError(reply, 400, 131047, '(#131047) Re-engagement message', {

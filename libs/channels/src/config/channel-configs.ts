@@ -13,6 +13,8 @@ export interface WhatsappConfig extends ProviderEndpoint {
   accessToken: string;
   appSecret: string;
   verifyToken: string;
+  /** The WhatsApp Business Account (WABA) id: where the inbox's message templates are listed. */
+  businessAccountId?: string;
 }
 
 export interface WechatConfig extends ProviderEndpoint {
@@ -122,6 +124,14 @@ export const CHANNEL_SCHEMAS: { [C in Channel]: ChannelSchema<ChannelConfigs[C]>
       accessToken: { kind: 'text', secret: true, description: 'A system-user access token of the WhatsApp Business account', example: 'EAAGm0PX4ZCpsBA...' },
       appSecret: { kind: 'text', secret: true, description: "The Meta app's secret (verifies X-Hub-Signature-256)", example: '8d9a1f0b6c1e4a7f9b2c3d4e5f6a7b8c' },
       verifyToken: { kind: 'text', secret: true, description: 'The token Meta echoes when the webhook is registered', example: 'ferry-verify-2f8c' },
+      businessAccountId: {
+        kind: 'text',
+        optional: true,
+        pattern: /^\d{1,32}$/,
+        hint: 'digits (the WhatsApp Business Account id)',
+        description: 'The WhatsApp Business Account (WABA) id; needed to sync the message templates',
+        example: '102290129340398',
+      },
       apiBaseUrl: { ...apiBaseUrl, example: 'https://graph.facebook.com/v21.0' },
       sendRatePerSecond,
     },

@@ -4,6 +4,8 @@ import { type DeliveryAttemptEntity, TenantDb, type TenantTx } from '#database';
 import { Outbox } from '#queue';
 import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
+import { ReachabilityService } from '../reachability/reachability.service.js';
+import { TemplatesService } from '../templates/templates.service.js';
 import { chooseIdentity } from './identity-choice.js';
 import { type MessageOrder, type MessageRow, MessagesRepository } from './messages.repository.js';
 import { assertOutgoingMessage, type OutgoingMessage } from './outgoing-message.js';
@@ -22,6 +24,8 @@ export class MessagesService {
     private readonly conversations: ConversationsRepository,
     private readonly identities: IdentitiesRepository,
     private readonly outbox: Outbox,
+    private readonly reachability: ReachabilityService,
+    private readonly templates: TemplatesService,
   ) {}
 
   async list(
@@ -49,7 +53,11 @@ export class MessagesService {
 
   /**
    * Posts a message. A note stays inside Ferry. A reply is written `queued` with its outbox job in the
-   * same transaction, so it is sent exactly when (and only if) it is committed.
+   * same transaction, so it is sent exactly when (and only if) it is committed. A reply no identity of
+   * its route can take now (window closed, quota used, unsubscribed) is refused before anything is
+   * written; one whose first identity cannot but a fallback one can is accepted as it is, `fallback`
+   * stored, for the worker to hop (ReachabilityService's send contract). A template reply names an
+   * approved template of its identity's inbox; its body is the template's text, filled in.
    */
   async post(workspaceId: string, conversationId: string, senderMemberId: string | null, input: OutgoingMessage): Promise<MessageRow> {
     return this.db.run(workspaceId, async (tx) => {
@@ -78,8 +86,15 @@ export class MessagesService {
       }
       const identities = await this.identities.listSendable(tx, conversation.contactId);
       const choice = chooseIdentity(identities, input.via?.identityId, input.fallback ?? []);
+      const body = input.template ? await this.templates.renderForSend(tx, choice.identity.inboxId, input.template) : base.body;
+      await this.reachability.assertSendable(
+        tx,
+        { identityId: choice.identity.id, inboxId: choice.identity.inboxId, fallback: choice.fallback, kind: input.template ? 'template' : 'free_form' },
+        new Map(identities.map((identity) => [identity.id, identity.channel])),
+      );
       const message = await this.messages.insert(tx, {
         ...base,
+        body,
         direction: 'out',
         status: 'queued',
         template: input.template ?? null,

@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { CHANNELS, type Channel, hasSendQuota } from '#domain';
+import type { TenantTx } from '#database';
+
+/** One identity with what the reachability rules read. */
+export interface IdentityFactsRow {
+  id: string;
+  contactId: string;
+  inboxId: string;
+  channel: Channel;
+  externalId: string;
+  lastInboundAt: Date | null;
+  replyTokenExpiresAt: Date | null;
+  unsubscribedAt: Date | null;
+  createdAt: Date;
+  /** Outbound messages on it since the customer last wrote, failed ones excluded (counted only where a quota applies). */
+  sentSinceInbound: number;
+}
+
+const QUOTA_CHANNELS: string[] = CHANNELS.filter((channel) => hasSendQuota(channel));
+
+// Only identities whose inbox still exists: the ones a message can leave on.
+const SELECT_FACTS = `
+  SELECT ci.id, ci.contact_id AS "contactId", ci.inbox_id AS "inboxId", ci.channel, ci.external_id AS "externalId",
+         ci.last_inbound_at AS "lastInboundAt", ci.reply_token_expires_at AS "replyTokenExpiresAt",
+         ci.unsubscribed_at AS "unsubscribedAt", ci.created_at AS "createdAt",
+         CASE WHEN ci.channel = ANY($2::text[]) AND ci.last_inbound_at IS NOT NULL THEN (
+           SELECT count(*) FROM messages m
+           WHERE m.workspace_id = ci.workspace_id AND m.identity_id = ci.id AND m.direction = 'out'
+             AND m.status <> 'failed' AND m.created_at > ci.last_inbound_at
+         ) ELSE 0 END AS "sentSinceInbound"
+  FROM contact_identities ci
+  JOIN inboxes i ON i.workspace_id = ci.workspace_id AND i.id = ci.inbox_id AND i.deleted_at IS NULL
+  WHERE ci.workspace_id = $1`;
+
+/** Queries for reachability: identities with their window facts, and the lock that serialises quota sends. */
+@Injectable()
+export class ReachabilityRepository {
+  async factsOfContact(tx: TenantTx, contactId: string): Promise<IdentityFactsRow[]> {
+    return tx.manager.query(`${SELECT_FACTS} AND ci.contact_id = $3 ORDER BY ci.created_at, ci.id`, [tx.workspaceId, QUOTA_CHANNELS, contactId]);
+  }
+
+  async factsOfIdentities(tx: TenantTx, identityIds: string[]): Promise<IdentityFactsRow[]> {
+    return tx.manager.query(`${SELECT_FACTS} AND ci.id = ANY($3::uuid[]) ORDER BY ci.created_at, ci.id`, [tx.workspaceId, QUOTA_CHANNELS, identityIds]);
+  }
+
+  /**
+   * Locks these identities until the transaction ends (in id order: no deadlock between two senders),
+   * so two sends racing for a quota's last message count one another (NO KEY UPDATE: the inserts that
+   * only reference the identity, inbound messages among them, are not held up). Read the facts in a later
+   * statement: a statement that waited for the lock still reads the other tables as they were before.
+   */
+  async lockIdentities(tx: TenantTx, identityIds: string[]): Promise<void> {
+    await tx.manager.query(
+      `SELECT ci.id FROM contact_identities ci WHERE ci.workspace_id = $1 AND ci.id = ANY($2::uuid[]) ORDER BY ci.id FOR NO KEY UPDATE`,
+      [tx.workspaceId, identityIds],
+    );
+  }
+}
