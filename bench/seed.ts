@@ -138,7 +138,7 @@ export async function reuseBenchDatabase(config: FerryConfig): Promise<SeededWor
   }
 }
 
-async function dropDatabase(databaseUrl: string): Promise<void> {
+export async function dropDatabase(databaseUrl: string): Promise<void> {
   const target = new URL(databaseUrl);
   const name = decodeURIComponent(target.pathname.slice(1));
   const admin = new URL(databaseUrl);
@@ -155,7 +155,7 @@ async function dropDatabase(databaseUrl: string): Promise<void> {
 type Tenant = Pick<SeededWorkspace, 'workspaceId' | 'memberId' | 'inboxId' | 'apiKey'>;
 
 /** The same rows as the test fixture seedTenant (libs/testing), plus the 'api' inbox. */
-async function seedTenant(client: pg.Client): Promise<Tenant> {
+export async function seedTenant(client: pg.Client): Promise<Tenant> {
   const workspaceId = uuidv7();
   const userId = uuidv7();
   const memberId = uuidv7();

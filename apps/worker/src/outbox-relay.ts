@@ -78,13 +78,13 @@ export class OutboxRelay implements BeforeApplicationShutdown {
     }, delayMs);
   }
 
-  /** At most once a minute (or once per stall period, if shorter): revive sends whose job was lost. */
+  /** At most once a minute (or once per stall period, if shorter): revive jobs lost after publishing. */
   private async recoverStalled(): Promise<void> {
     const every = Math.min(60_000, this.config.outbox.stalledAfterMs);
     if (Date.now() - this.lastRecovery < every) return;
     this.lastRecovery = Date.now();
     const revived = await this.outbox.recoverStalled(this.config.outbox.stalledAfterMs);
-    if (revived > 0) this.logger.warn({ revived }, 'revived message.send jobs lost after publishing');
+    if (revived > 0) this.logger.warn({ revived }, 'revived jobs lost after publishing');
   }
 
   private async relay(): Promise<RelayResult> {

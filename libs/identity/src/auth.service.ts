@@ -5,6 +5,7 @@ import type { Principal } from './principal.js';
 import { parseApiKey } from './tokens/api-key-token.js';
 import { AccessTokenService } from './tokens/access-token.js';
 import { ApiKeysRepository } from './api-keys/api-keys.repository.js';
+import { ApiKeyCache } from './api-keys/api-key-cache.js';
 import { UsersRepository } from './accounts/users.repository.js';
 import { WorkspacesRepository } from './accounts/workspaces.repository.js';
 import { MembersRepository } from './members/members.repository.js';
@@ -35,6 +36,7 @@ export class AuthService {
     private readonly users: UsersRepository,
     private readonly members: MembersRepository,
     private readonly workspaces: WorkspacesRepository,
+    private readonly apiKeyCache: ApiKeyCache,
   ) {}
 
   /**
@@ -78,13 +80,15 @@ export class AuthService {
   private async authenticateApiKey(key: string): Promise<Principal> {
     const parsed = parseApiKey(key);
     if (!parsed) throw DomainError.unauthenticated('auth.invalid_api_key', 'The API key is not valid');
+    const cached = this.apiKeyCache.get(parsed.hash);
+    if (cached) return cached;
     const found = await this.db.run(parsed.workspaceId, async (tx) => {
       const row = await this.apiKeys.findActiveByHash(tx, parsed.hash);
       if (row) await this.apiKeys.touchLastUsed(tx, row.id);
       return row;
     });
     if (!found) throw DomainError.unauthenticated('auth.invalid_api_key', 'The API key is not valid or was revoked');
-    return {
+    const principal: Principal = {
       kind: 'api_key',
       workspaceId: found.workspaceId,
       memberId: found.createdBy,
@@ -92,5 +96,7 @@ export class AuthService {
       apiKeyId: found.id,
       role: 'admin',
     };
+    this.apiKeyCache.set(parsed.hash, principal);
+    return principal;
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthService } from './auth.service.js';
 import { UsersRepository } from './accounts/users.repository.js';
 import { WorkspacesRepository } from './accounts/workspaces.repository.js';
+import { ApiKeyCache } from './api-keys/api-key-cache.js';
 import { ApiKeysRepository } from './api-keys/api-keys.repository.js';
 import { ApiKeysService } from './api-keys/api-keys.service.js';
 import { InvitationsRepository } from './invitations/invitations.repository.js';
@@ -23,6 +24,7 @@ const SERVICES = [AuthService, SessionsService, MembersService, InvitationsServi
     SessionTokensService,
     AccessTokenService,
     LoginThrottle,
+    ApiKeyCache,
     UsersRepository,
     WorkspacesRepository,
     MembersRepository,

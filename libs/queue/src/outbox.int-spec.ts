@@ -8,7 +8,7 @@ import { createRedis } from './redis.js';
 import { Queues } from './queues.js';
 import { Outbox } from './outbox.js';
 
-describe('Outbox.recoverStalled: a send whose job was lost after publishing', () => {
+describe('Outbox.recoverStalled: jobs lost after publishing', () => {
   let owner: pg.Client;
   let dataSource: DataSource;
   let queues: Queues;
@@ -63,5 +63,31 @@ describe('Outbox.recoverStalled: a send whose job was lost after publishing', ()
     expect(await queues.get('outbound').getJob(settled.outboxId)).toBeUndefined();
     // The revived job is alive (waiting): the next pass leaves it alone.
     expect(await outbox.recoverStalled(600_000)).toBe(0);
+  });
+
+  it('revives the job of a provider event still unprocessed, and leaves processed and given-up events alone', async () => {
+    const tenant = await seedTenant(await testConfig(), 'Events');
+    const inbox = uuidv7();
+    await owner.query(`INSERT INTO inboxes (id, workspace_id, name, channel) VALUES ($1, $2, 'wa', 'whatsapp')`, [inbox, tenant.workspaceId]);
+    const outboxIds: Record<string, string> = {};
+    for (const [name, processed, error] of [['pending', false, null], ['processed', true, null], ['given-up', false, 'no such message']] as const) {
+      const eventId = uuidv7();
+      outboxIds[name] = uuidv7();
+      await owner.query(
+        `INSERT INTO inbound_events (id, workspace_id, inbox_id, provider_event_id, kind, event, processed_at, error)
+         VALUES ($1, $2, $3, $4, 'status', '{}', CASE WHEN $5 THEN now() END, $6)`,
+        [eventId, tenant.workspaceId, inbox, name, processed, error],
+      );
+      await owner.query(
+        `INSERT INTO outbox (id, workspace_id, job_name, payload, created_at, published_at)
+         VALUES ($1, $2, 'status.apply', $3, now() - interval '1 hour', now() - interval '1 hour')`,
+        [outboxIds[name], tenant.workspaceId, { workspaceId: tenant.workspaceId, eventId }],
+      );
+    }
+    expect(await outbox.recoverStalled(600_000)).toBe(1);
+    expect((await queues.get('status').getJob(outboxIds['pending']!))?.name).toBe('status.apply');
+    expect(await queues.get('status').getJob(outboxIds['processed']!)).toBeUndefined();
+    expect(await queues.get('status').getJob(outboxIds['given-up']!)).toBeUndefined();
+    await queues.get('status').obliterate({ force: true });
   });
 });

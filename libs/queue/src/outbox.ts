@@ -43,14 +43,16 @@ export class Outbox {
   }
 
   /**
-   * Sends whose job was lost after publishing (it died in BullMQ after its last try while Postgres
-   * could not record the outcome, or Redis lost it): their message is still queued `olderThanMs` after
-   * the row was written. The job is revived with the same id, unless BullMQ still holds it alive
-   * (waiting, delayed, active: a long rate-limit backlog is not stalled). Returns how many revived.
+   * Jobs lost after publishing (one died in BullMQ after its last try while Postgres could not record
+   * the outcome, or Redis came back empty): their intent is still pending in Postgres `olderThanMs`
+   * after the row was written (a reply still queued, a provider event still unprocessed). The job is
+   * revived with the same id, unless BullMQ still holds it alive (waiting, delayed, active: a long
+   * rate-limit backlog is not stalled). Processors are idempotent, so a job that finished between the
+   * query and the check costs one no-op run. Returns how many were revived.
    */
   async recoverStalled(olderThanMs: number, batch = 100): Promise<number> {
     const rows: Array<{ id: string; job_name: string; payload: unknown }> = await this.dataSource.query(
-      `SELECT id, job_name, payload FROM ferry_outbox_stalled_sends(make_interval(secs => $1), $2)`,
+      `SELECT id, job_name, payload FROM ferry_outbox_stalled(make_interval(secs => $1), $2)`,
       [olderThanMs / 1000, batch],
     );
     let revived = 0;

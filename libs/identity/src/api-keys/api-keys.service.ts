@@ -4,6 +4,7 @@ import { ApiKeyEntity, TenantDb } from '#database';
 import type { Principal } from '../principal.js';
 import { mintApiKey } from '../tokens/api-key-token.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
+import { ApiKeyCache } from './api-key-cache.js';
 
 export interface ApiKeyView {
   id: string;
@@ -29,6 +30,7 @@ export class ApiKeysService {
   constructor(
     private readonly db: TenantDb,
     private readonly apiKeys: ApiKeysRepository,
+    private readonly cache: ApiKeyCache,
   ) {}
 
   async list(caller: Principal, page: { limit: number; cursor?: string }): Promise<Page<ApiKeyView>> {
@@ -55,6 +57,7 @@ export class ApiKeysService {
     if (!isUuid(id)) throw DomainError.notFound('api_key');
     const revoked = await this.db.run(caller.workspaceId, (tx) => this.apiKeys.revoke(tx, id));
     if (!revoked) throw DomainError.notFound('api_key');
+    this.cache.forget(id);
   }
 }
 

@@ -29,18 +29,7 @@ export class ContactsRepository {
       .createQueryBuilder(ContactEntity, 'c')
       .where('c.workspace_id = :workspaceId', { workspaceId: tx.workspaceId })
       .andWhere('c.deleted_at IS NULL');
-    if (options.q) {
-      // The matches are found through the trigram index first (a materialised CTE), then sorted: left to
-      // itself the planner walks the id index backwards filtering every row, which is slow for rare names.
-      query
-        .addCommonTableExpression(
-          `SELECT s.id FROM contacts s WHERE s.workspace_id = :workspaceId AND s.deleted_at IS NULL AND s.search_text ILIKE :pattern`,
-          'matches',
-          { materialized: true },
-        )
-        .innerJoin('matches', 'm', 'm.id = c.id')
-        .setParameter('pattern', containsPattern(options.q));
-    }
+    if (options.q) query.andWhere('c.search_text ILIKE :pattern', { pattern: containsPattern(options.q) });
     if (options.afterId) query.andWhere('c.id < :afterId', { afterId: options.afterId });
     return query.orderBy('c.id', 'DESC').limit(options.limit).getMany();
   }

@@ -73,11 +73,15 @@ export class DeliveryAttemptsRepository {
     );
   }
 
-  /** Closes the open tries of a message a receipt has settled: they did reach the provider (or it failed them). */
-  async settleOpen(tx: TenantTx, messageId: string, status: 'sent' | 'failed'): Promise<void> {
+  /**
+   * Closes the open tries of a message a receipt has settled: they did reach the provider (or it
+   * failed them). `providerMessageId`, when known, goes on them (a later receipt finds its try by it).
+   */
+  async settleOpen(tx: TenantTx, messageId: string, status: 'sent' | 'failed', providerMessageId: string | null = null): Promise<void> {
     await tx.manager.query(
-      `UPDATE delivery_attempts SET status = $3 WHERE workspace_id = $1 AND message_id = $2 AND status = ANY($4)`,
-      [tx.workspaceId, messageId, status, OPEN_ATTEMPT_STATUSES],
+      `UPDATE delivery_attempts SET status = $3, provider_message_id = COALESCE(provider_message_id, $5)
+       WHERE workspace_id = $1 AND message_id = $2 AND status = ANY($4)`,
+      [tx.workspaceId, messageId, status, OPEN_ATTEMPT_STATUSES, providerMessageId],
     );
   }
 

@@ -313,6 +313,25 @@ describe('DeliveryService (message.send)', () => {
       ]);
     });
 
+    it('a receipt already stored but not yet applied (status queue backlog) settles it: sent, never resent, even past the grace', async () => {
+      const { id, attemptId } = await crashedSend();
+      await owner.query(`UPDATE delivery_attempts SET created_at = now() - interval '1 hour' WHERE id = $1`, [attemptId]);
+      // What the hook stored for the provider's receipt; its status.apply job has not run yet.
+      const event = { kind: 'status', providerEventId: 'wamid.backlog:delivered', providerMessageId: 'wamid.backlog', messageId: id, status: 'delivered', occurredAt: new Date().toISOString() };
+      await owner.query(
+        `INSERT INTO inbound_events (id, workspace_id, inbox_id, provider_event_id, kind, event)
+         SELECT $1, workspace_id, inbox_id, $3, 'status', $4 FROM messages WHERE id = $2`,
+        [uuidv7(), id, `${event.providerEventId}-${id}`, JSON.stringify(event)],
+      );
+      const calls = fake.calls.length;
+
+      await delivery.send(workspaceId, id, job());
+
+      expect(fake.calls.length, 'not sent again').toBe(calls);
+      expect(await messageRow(id)).toMatchObject({ status: 'sent', external_id: 'wamid.backlog' });
+      expect((await attempts(id)).map((a) => [a['id'], a['status'], a['provider_message_id']])).toEqual([[attemptId, 'sent', 'wamid.backlog']]);
+    });
+
     it('a send that timed out is in doubt too: the retry waits for the receipt', async () => {
       const id = await reply(await conversation(await inbox('whatsapp', { sendRatePerSecond: 1000 })));
       fake.answer({ ok: false, permanent: false, code: 'provider.timeout', reason: 'No answer within 10000 ms' });

@@ -10,7 +10,8 @@
  * The retry never resends blindly: it waits (deferred, up to DELIVERY_IN_DOUBT_GRACE_MS from the
  * attempt's start) for the provider's receipt, which status.apply matches by the provider id or by
  * our message id (WhatsApp biz_opaque_callback_data, Twilio's StatusCallback ?messageId=) and which
- * moves the message to sent: the job then finds it sent and stops. A call that timed out is in doubt
+ * moves the message to sent: the job then finds it sent and stops. A receipt naming our id that is
+ * stored but not yet applied (a backlog on the status queue) settles the send the same way. A call that timed out is in doubt
  * the same way. With no receipt by then, it sends again: safe on LINE (X-Line-Retry-Key is our id);
  * on channels that neither echo our id in a receipt nor dedupe on it (Telegram, WeChat, email,
  * webchat, api) a provider that took the message without a word may get it twice.
@@ -80,10 +81,19 @@ export class DeliveryService {
   private async claim(tx: TenantTx, messageId: string, job: JobContext): Promise<Claim> {
     const message = await this.messages.lockForSend(tx, messageId);
     const sendable = message?.direction === 'out' && message.status === 'queued';
+    const openAttempt = sendable ? await this.attempts.findOpen(tx, messageId) : null;
+    // A try in doubt whose receipt already arrived (its status.apply job still waits in the queue's
+    // backlog) did reach the provider: it is sent, and never sent again however long the backlog.
+    const receipted = openAttempt ? await this.messages.pendingReceipt(tx, messageId) : null;
+    if (message && receipted) {
+      await this.messages.markSent(tx, message.id, receipted, true);
+      await this.attempts.settleOpen(tx, message.id, 'sent', receipted);
+      return { kind: 'done' };
+    }
     const step = nextStep({
       message,
       earlierQueuedId: sendable ? await this.messages.earlierQueued(tx, message.conversationId, message.id) : null,
-      openAttempt: sendable ? await this.attempts.findOpen(tx, messageId) : null,
+      openAttempt,
       inDoubtGraceMs: this.config.delivery.inDoubtGraceMs,
     });
     if (step.kind === 'skip' || !message) {

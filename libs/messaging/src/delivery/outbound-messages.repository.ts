@@ -49,6 +49,22 @@ export class OutboundMessagesRepository {
     return rows[0]?.id ?? null;
   }
 
+  /**
+   * The provider's id from a delivery receipt that names this message (our id echoed back) and is
+   * stored but not applied yet: proof that the provider took the message, whatever the status queue's
+   * backlog. Only unapplied receipts are read (an applied one has already moved the message on).
+   */
+  async pendingReceipt(tx: TenantTx, id: string): Promise<string | null> {
+    const rows: Array<{ providerMessageId: string }> = await tx.manager.query(
+      `SELECT event->>'providerMessageId' AS "providerMessageId" FROM inbound_events
+       WHERE workspace_id = $1 AND processed_at IS NULL AND kind = 'status' AND event->>'messageId' = $2
+         AND event->>'providerMessageId' IS NOT NULL
+       ORDER BY received_at LIMIT 1`,
+      [tx.workspaceId, id],
+    );
+    return rows[0]?.providerMessageId ?? null;
+  }
+
   /** The conversation's mails before `beforeId` (newest first): the subject and headers a reply threads by. */
   async emailThread(tx: TenantTx, conversationId: string, beforeId: string, limit = 20): Promise<EmailThreadRow[]> {
     return tx.manager.query(

@@ -49,7 +49,11 @@ describe('InboxesService credentials at rest', () => {
     expect(row.secrets).not.toContain(TOKEN);
     expect(row.secrets).not.toContain(Buffer.from(TOKEN).toString('base64url').slice(0, 12));
     expect(row.config).not.toContain(TOKEN);
-    expect(JSON.parse(row.config)).toEqual({ phoneNumberId: '106540352242922', apiBaseUrl: 'https://graph.facebook.com/v21.0' });
+    expect(JSON.parse(row.config)).toEqual({
+      phoneNumberId: '106540352242922',
+      businessAccountId: '102290129340398',
+      apiBaseUrl: 'https://graph.facebook.com/v21.0',
+    });
     expect(inbox.config).toMatchObject({ accessToken: SECRET_MASK, appSecret: SECRET_MASK, verifyToken: SECRET_MASK });
   });
 
