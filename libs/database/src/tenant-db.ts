@@ -31,7 +31,8 @@ export class TenantDb {
       return work({ workspaceId, manager, afterCommit: (effect) => effects.push(effect) });
     });
     // Effects are best-effort by design (publishing to a queue): what they miss, a relay recovers.
-    for (const effect of effects) await effect().catch(() => undefined);
+    // They run after the caller has its answer, so a request does not wait on Redis round trips.
+    if (effects.length > 0) void Promise.allSettled(effects.map((effect) => effect()));
     return result;
   }
 
