@@ -2,7 +2,6 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
-  ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
@@ -11,7 +10,7 @@ import {
 import type { Principal } from '#identity';
 import { ContactsService, ReachabilityService } from '#messaging';
 import { DEFAULT_PAGE_SIZE } from '../http/pagination.dto.js';
-import { ApiProblemResponse, entityId } from '../http/api-docs.decorators.js';
+import { ApiIdempotencyKey, ApiProblemResponse, entityId } from '../http/api-docs.decorators.js';
 import { Caller, RequirePermission } from '../auth/auth.decorators.js';
 import {
   ContactDto,
@@ -24,7 +23,6 @@ import {
 } from './contacts.dto.js';
 import { ContactReachabilityDto } from './reachability.dto.js';
 
-const IDEMPOTENCY_KEY = { name: 'Idempotency-Key', required: false, description: 'Retry safely: the same key and body within 24 h returns the first response' };
 
 @ApiTags('contacts')
 @ApiBearerAuth('bearer')
@@ -46,7 +44,7 @@ export class ContactsController {
 
   @Post()
   @ApiOperation({ summary: 'Create a contact' })
-  @ApiHeader(IDEMPOTENCY_KEY)
+  @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: ContactDto })
   @ApiProblemResponse(409, 'contact.email_taken or contact.phone_taken')
   async create(@Caller() caller: Principal, @Body() body: CreateContactDto): Promise<ContactDto> {
@@ -97,7 +95,7 @@ export class ContactsController {
 
   @Post(':id/identities')
   @ApiOperation({ summary: 'Link an address on an inbox (OpenID, wa_id, phone, email...) to the contact' })
-  @ApiHeader(IDEMPOTENCY_KEY)
+  @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: IdentityDto })
   @ApiProblemResponse(409, 'identity.taken: the address belongs to another contact')
   async addIdentity(
