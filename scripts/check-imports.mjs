@@ -15,6 +15,7 @@ const host = ts.createCompilerHost(parsed.options);
 const LAYERS = {
   domain: [],
   config: ['domain'],
+  logging: [],
   database: ['domain', 'config'],
   queue: ['domain', 'config', 'database'],
   identity: ['domain', 'config', 'database', 'queue'],

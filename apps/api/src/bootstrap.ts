@@ -6,7 +6,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import type { FerryConfig } from '#config';
 import { AppModule } from './app.module.js';
 import { buildOpenApi } from './openapi.js';
-import { createLogger, PinoNestLogger } from './logger.js';
+import { createLogger, PinoNestLogger } from '#logging';
 import { registerHookBodyParsers } from './hooks/hook-body-parsers.js';
 import { Metrics } from './ops/metrics.js';
 

@@ -8,7 +8,7 @@ import type { AdapterLookup } from '#messaging';
 import { assertHandlers, QUEUE_NAMES, Queues, REDIS } from '#queue';
 import { Consumers } from './consumers.js';
 import { JOB_REGISTRY, type JobRegistry } from './job-registry.js';
-import { PinoNestLogger } from './logger.js';
+import { PinoNestLogger } from '#logging';
 import { WorkerModule } from './worker.module.js';
 
 /** What tests may swap: the queues and handlers, and the channel adapters (fakes). */

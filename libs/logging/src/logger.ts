@@ -1,11 +1,12 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type Logger } from 'pino';
 
-/** Structured JSON logs (pino) for Nest's own messages; requests log through Fastify's pino. */
+/** Structured JSON logs, one shape for every process (the `service` field tells them apart). */
 export function createLogger(level: string, name: string): Logger {
   return pino({ level, name, base: { service: name } });
 }
 
+/** Routes Nest's own messages (module init, shutdown) into the same JSON log. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
   log(message: unknown, context?: string): void {
