@@ -64,6 +64,8 @@ async function main(): Promise<void> {
     APP_SECRET: randomBytes(32).toString('base64url'),
     RATE_LIMIT_PER_MINUTE: '1000000',
     ALLOW_PRIVATE_URLS: 'true',
+    // The pipeline's rate, not Meta's pair rate (replies go round-robin to the same few hundred users).
+    WHATSAPP_PAIR_INTERVAL_MS: '0',
     LOG_LEVEL: 'warn',
   };
   const config = loadConfig(env);

@@ -18,7 +18,7 @@ const logger = createLogger('silent');
 const FAST = { attempts: 3, backoff: { type: 'jittered', delay: 10 } };
 
 function outboundOnly(handlers: JobHandlers): JobRegistry {
-  return { queues: ['outbound'], handlers: () => handlers };
+  return { queues: ['outbound'], handlers: () => ({ 'message.fallback_check': async () => undefined, ...handlers }) };
 }
 
 describe('worker consumers', () => {

@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { DeliveryService, InboundEventsService, StatusService } from '#messaging';
+import { DeliveryService, FallbackService, InboundEventsService, StatusService } from '#messaging';
 import type { JobHandlers, QueueName } from '#queue';
 
 /*
@@ -16,8 +16,10 @@ export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandl
   const delivery = app.get(DeliveryService);
   const inbound = app.get(InboundEventsService);
   const statuses = app.get(StatusService);
+  const fallback = app.get(FallbackService);
   return {
     'message.send': (payload, job) => delivery.send(payload.workspaceId, payload.messageId, job),
+    'message.fallback_check': (payload) => fallback.check(payload),
     'inbound.process': async (payload) => void (await inbound.process(payload.workspaceId, payload.eventId)),
     'status.apply': async (payload) => void (await statuses.apply(payload.workspaceId, payload.eventId)),
   };

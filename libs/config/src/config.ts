@@ -35,6 +35,10 @@ export interface FerryConfig {
     timeoutMs: number;
     /** How long a send left in doubt by a crash waits for the provider's receipt before it is resent. */
     inDoubtGraceMs: number;
+    /** A hop with a fallback after it that has no delivery receipt this long after it was sent goes on to the next identity. */
+    fallbackDeadlineMs: number;
+    /** The least time between two sends to the same WhatsApp user (Meta's pair rate, about one per 6 s). */
+    whatsappPairIntervalMs: number;
   };
   /** Ferry's own SMTP listener for inbound email (self-hosters); port 0 = off. */
   smtp: { port: number; host: string };
@@ -102,6 +106,8 @@ export function loadConfig(overrides: Env = {}, env: Env = process.env): FerryCo
     delivery: {
       timeoutMs: int(read, 'DELIVERY_TIMEOUT_MS', 10_000, 100, 120_000),
       inDoubtGraceMs: int(read, 'DELIVERY_IN_DOUBT_GRACE_MS', 30_000, 0, 3_600_000),
+      fallbackDeadlineMs: int(read, 'FALLBACK_DELIVERY_DEADLINE_MS', 600_000, 100, 7 * 86_400_000),
+      whatsappPairIntervalMs: int(read, 'WHATSAPP_PAIR_INTERVAL_MS', 6000, 0, 600_000),
     },
     smtp: { port: int(read, 'SMTP_PORT', 0, 0, 65535), host: read('SMTP_HOST') ?? '0.0.0.0' },
     log: { level: oneOf(read, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },

@@ -16,6 +16,7 @@ export type { MessageRow, MessageOrder } from './messages/messages.repository.js
 export type { OutgoingMessage } from './messages/outgoing-message.js';
 export { DeliveryModule } from './delivery/delivery.module.js';
 export { DeliveryService } from './delivery/delivery.service.js';
+export { FallbackService } from './delivery/fallback.service.js';
 export { type AdapterLookup, CHANNEL_ADAPTERS } from './delivery/channel-adapters.js';
 export { RedisTokenCache } from './delivery/token-cache.js';
 export { HookService, type StoredEvents } from './hooks/hook.service.js';

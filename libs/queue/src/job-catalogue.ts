@@ -12,6 +12,11 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 export interface JobPayloads {
   /** Deliver an outbound message (written with status queued in the same transaction). */
   'message.send': { workspaceId: string; messageId: string };
+  /**
+   * The fallback deadline of one hop: at `dueAt` (ISO), if attempt `attemptId` is still the message's
+   * current hop with no delivered receipt, the message goes on to the next identity of its route.
+   */
+  'message.fallback_check': { workspaceId: string; messageId: string; attemptId: string; dueAt: string };
   /** Turn a stored inbound event (a customer's message, a follow or unfollow) into contact, conversation and message. */
   'inbound.process': { workspaceId: string; eventId: string };
   /** Apply a stored delivery receipt to its message (status only moves forward). */
@@ -28,6 +33,11 @@ export const JOBS: { [N in JobName]: JobDefinition } = {
   'message.send': {
     queue: 'outbound',
     // 'jittered': exponential with jitter and the provider's Retry-After, computed by the worker (apps/worker/src/backoff.ts).
+    options: { attempts: 8, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  },
+  // Waits (deferred, without spending a try) until its dueAt; a no-op unless the hop is still current.
+  'message.fallback_check': {
+    queue: 'outbound',
     options: { attempts: 8, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   },
   'inbound.process': {

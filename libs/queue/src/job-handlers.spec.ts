@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assertHandlers, JobHandlersError, type JobHandlers } from './job-handlers.js';
 
 const send: JobHandlers['message.send'] = async () => undefined;
+const check: JobHandlers['message.fallback_check'] = async () => undefined;
 
 describe('assertHandlers', () => {
   it('accepts a process that consumes no queue and registers no handler', () => {
@@ -9,7 +10,7 @@ describe('assertHandlers', () => {
   });
 
   it('accepts a handler for every job on the consumed queues', () => {
-    expect(() => assertHandlers(['outbound', 'status'], { 'message.send': send, 'status.apply': async () => undefined })).not.toThrow();
+    expect(() => assertHandlers(['outbound', 'status'], { 'message.send': send, 'message.fallback_check': check, 'status.apply': async () => undefined })).not.toThrow();
   });
 
   it('refuses a consumed queue whose job has no handler, naming the job', () => {
@@ -23,6 +24,6 @@ describe('assertHandlers', () => {
 
   it('refuses a handler for a job the catalogue does not know', () => {
     const handlers = { 'message.teleport': send } as unknown as JobHandlers;
-    expect(() => assertHandlers(['outbound'], { ...handlers, 'message.send': send })).toThrow(/unknown job "message\.teleport"/);
+    expect(() => assertHandlers(['outbound'], { ...handlers, 'message.send': send, 'message.fallback_check': check })).toThrow(/unknown job "message\.teleport"/);
   });
 });

@@ -93,6 +93,8 @@ export function configEnv(config: FerryConfig): Record<string, string> {
     WORKER_LOCK_DURATION_MS: String(worker.lockDurationMs),
     DELIVERY_TIMEOUT_MS: String(delivery.timeoutMs),
     DELIVERY_IN_DOUBT_GRACE_MS: String(delivery.inDoubtGraceMs),
+    FALLBACK_DELIVERY_DEADLINE_MS: String(delivery.fallbackDeadlineMs),
+    WHATSAPP_PAIR_INTERVAL_MS: String(delivery.whatsappPairIntervalMs),
     SMTP_PORT: String(smtp.port),
     SMTP_HOST: smtp.host,
     LOG_LEVEL: config.log.level,

@@ -61,5 +61,7 @@ export class DeliveryAttemptEntity {
   /** The furthest delivery receipt the provider reported for this attempt (sent, delivered, read, failed). */
   @Column('text', { name: 'receipt_status', nullable: true }) receiptStatus?: string | null;
   @Column('timestamptz', { name: 'receipt_at', nullable: true }) receiptAt?: Date | null;
+  /** Why the worker left this attempt's identity for the next one of the route (null: it did not). */
+  @Column('text', { name: 'fallback_reason', nullable: true }) fallbackReason?: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }

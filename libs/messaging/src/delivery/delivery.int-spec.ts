@@ -100,7 +100,8 @@ describe('DeliveryService (message.send)', () => {
 
   beforeAll(async () => {
     const base = await testConfig();
-    config = await testConfig({ REDIS_PREFIX: `${base.redis.keyPrefix}-delivery`, PUBLIC_URL: 'https://ferry.example' });
+    // No WhatsApp pair rate here (its spacing is tested end to end in test/fallback.e2e-spec.ts).
+    config = await testConfig({ REDIS_PREFIX: `${base.redis.keyPrefix}-delivery`, PUBLIC_URL: 'https://ferry.example', WHATSAPP_PAIR_INTERVAL_MS: '0' });
     owner = new pg.Client({ connectionString: config.database.url });
     await owner.connect();
     app = await NestFactory.createApplicationContext(testModule(config, () => fake as ChannelAdapter<never>), { logger: false });

@@ -15,6 +15,9 @@
  * the same way. With no receipt by then, it sends again: safe on LINE (X-Line-Retry-Key is our id);
  * on channels that neither echo our id in a receipt nor dedupe on it (Telegram, WeChat, email,
  * webchat, api) a provider that took the message without a word may get it twice.
+ * Fallback (fallback.service.ts): an identity that cannot take the message at send time, or a
+ * permanent failure, moves the message to the next identity of its route instead of failing it; a
+ * hop accepted by its provider starts its delivery deadline in the same transaction.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type FerryConfig } from '#config';
@@ -26,11 +29,12 @@ import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { type InboxCredentials, InboxesService } from '../inboxes/inboxes.service.js';
 import { type AdapterLookup, CHANNEL_ADAPTERS } from './channel-adapters.js';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository.js';
+import { FallbackService } from './fallback.service.js';
 import { nextStep, type OutcomePlan, planOutcome } from './delivery-rules.js';
 import { type OutboundRow, OutboundMessagesRepository } from './outbound-messages.repository.js';
 import { emailThreading, outboundRequest } from './outbound-request.js';
 import { SendOrder } from './send-order.js';
-import { SendRateLimiter, sendRateOf } from './send-rate-limiter.js';
+import { pairIntervalOf, SendRateLimiter, sendRateOf } from './send-rate-limiter.js';
 import { RedisTokenCache } from './token-cache.js';
 
 /** A LINE reply token this close to its expiry is left alone: the push is as good and cannot miss. */
@@ -39,7 +43,7 @@ const REPLY_TOKEN_MARGIN_MS = 5000;
 type Claim =
   | { kind: 'done' }
   | { kind: 'wait'; delayMs: number; reason: string; blockerId?: string }
-  | { kind: 'send'; attemptId: string; inbox: InboxCredentials; request: OutboundMessage };
+  | { kind: 'send'; attemptId: string; identityId: string; inbox: InboxCredentials; request: OutboundMessage };
 
 @Injectable()
 export class DeliveryService {
@@ -52,6 +56,7 @@ export class DeliveryService {
     private readonly limiter: SendRateLimiter,
     private readonly tokens: RedisTokenCache,
     private readonly order: SendOrder,
+    private readonly fallback: FallbackService,
     @Inject(CHANNEL_ADAPTERS) private readonly adapters: AdapterLookup,
     @Inject(CONFIG) private readonly config: FerryConfig,
   ) {}
@@ -88,6 +93,7 @@ export class DeliveryService {
     if (message && receipted) {
       await this.messages.markSent(tx, message.id, receipted, true);
       await this.attempts.settleOpen(tx, message.id, 'sent', receipted);
+      if (openAttempt && message.channel) await this.fallback.startDeadline(tx, message, openAttempt.id, message.channel);
       return { kind: 'done' };
     }
     const step = nextStep({
@@ -105,11 +111,15 @@ export class DeliveryService {
     }
     if (step.kind === 'wait') return step;
     const target = await this.target(tx, message);
-    if ('failure' in target) {
-      await this.failUnsendable(tx, message, target.failure);
+    const unreachable = 'failure' in target ? target.failure : await this.fallback.unreachableNow(tx, message);
+    if ('failure' in target || unreachable) {
+      await this.fallback.leave(tx, message, null, 'unreachable', unreachable ?? { code: 'delivery.no_identity', reason: 'No identity to send to' });
       return { kind: 'done' };
     }
     const { inbox, identity } = target;
+    const pairMs = pairIntervalOf(inbox.channel, this.config.delivery.whatsappPairIntervalMs);
+    const pairWait = pairMs > 0 ? await this.limiter.acquirePair(inbox.id, identity.externalId, pairMs, job.jobId) : 0;
+    if (pairWait > 0) return { kind: 'wait', delayMs: pairWait, reason: `pair rate of inbox ${inbox.id} to one user` };
     const wait = await this.limiter.acquire(inbox.id, sendRateOf(inbox.channel, inbox.config), job.jobId);
     if (wait > 0) return { kind: 'wait', delayMs: wait, reason: `rate limit of inbox ${inbox.id}` };
     if (step.unconfirmedAttemptId) {
@@ -126,7 +136,7 @@ export class DeliveryService {
       replyToken: inbox.channel === 'line' ? await this.messages.takeReplyToken(tx, identity.id, REPLY_TOKEN_MARGIN_MS) : null,
       email: inbox.channel === 'email' ? emailThreading(await this.messages.emailThread(tx, message.conversationId, message.id), inbox.name) : undefined,
     });
-    return { kind: 'send', attemptId, inbox, request };
+    return { kind: 'send', attemptId, identityId: identity.id, inbox, request };
   }
 
   /** The inbox (decrypted) and identity the message leaves by, or why it cannot leave at all. */
@@ -147,18 +157,6 @@ export class DeliveryService {
       }
       throw error;
     }
-  }
-
-  private async failUnsendable(tx: TenantTx, message: OutboundRow, failure: { code: string; reason: string }): Promise<void> {
-    if (message.channel) {
-      await this.attempts.insertFailed(
-        tx,
-        { id: uuidv7(), messageId: message.id, identityId: message.identityId, inboxId: message.inboxId, channel: message.channel },
-        failure.code,
-        failure.reason,
-      );
-    }
-    await this.messages.markFailed(tx, message.id, failure.code, failure.reason);
   }
 
   /** The provider call. An adapter that throws is a transient failure, in doubt (it may have sent). */
@@ -187,12 +185,20 @@ export class DeliveryService {
     // Gone (its conversation deleted): the attempt went with it.
     const plan = planOutcome(outcome, message?.status ?? 'failed', job.attempt >= job.maxAttempts);
     if (!message) return { ...plan, retry: null };
+    if (message.identityId !== claim.identityId) {
+      // A late receipt of an earlier hop delivered the message while this hop was with its provider:
+      // the answer is this attempt's alone (see receiptEffect in #domain).
+      await this.attempts.finish(tx, claim.attemptId, { ...plan.attempt, status: outcome.ok ? 'sent' : 'failed', latencyMs });
+      return { ...plan, message: null, retry: null };
+    }
     await this.attempts.finish(tx, claim.attemptId, { ...plan.attempt, latencyMs });
     if (plan.message?.kind === 'sent') {
       const email = claim.request.email ? { messageId: plan.message.externalId, subject: claim.request.email.subject } : undefined;
       await this.messages.markSent(tx, message.id, plan.message.externalId, plan.message.advance, email);
+      await this.fallback.startDeadline(tx, message, claim.attemptId, claim.inbox.channel);
     } else if (plan.message?.kind === 'failed') {
-      await this.messages.markFailed(tx, message.id, plan.message.errorCode, plan.message.errorReason);
+      const failure = { code: plan.message.errorCode, reason: plan.message.errorReason };
+      await this.fallback.leave(tx, message, claim.attemptId, 'provider_failed', failure);
     }
     return plan;
   }

@@ -13,6 +13,10 @@ export interface OutboundRow {
   identityId: string | null;
   inboxId: string | null;
   channel: Channel | null;
+  /** The provider's id of its current hop's send (null until sent). */
+  externalId: string | null;
+  /** The identities of its route after the first (see routeAhead in #domain). */
+  fallback: string[];
 }
 
 export interface EmailThreadRow {
@@ -28,7 +32,7 @@ export class OutboundMessagesRepository {
   async lockForSend(tx: TenantTx, id: string): Promise<OutboundRow | null> {
     const rows: OutboundRow[] = await tx.manager.query(
       `SELECT m.id, m.conversation_id AS "conversationId", m.direction, m.status, m.body, m.template,
-              m.identity_id AS "identityId", m.inbox_id AS "inboxId", i.channel
+              m.identity_id AS "identityId", m.inbox_id AS "inboxId", i.channel, m.external_id AS "externalId", m.fallback
        FROM messages m
        LEFT JOIN inboxes i ON i.workspace_id = m.workspace_id AND i.id = m.inbox_id
        WHERE m.workspace_id = $1 AND m.id = $2

@@ -29,6 +29,15 @@ export function sendRateOf(channel: Channel, config: { sendRatePerSecond?: numbe
 }
 
 /**
+ * The least time between two sends from one inbox to one user, where the provider limits that pair:
+ * WhatsApp (about one message per 6 s to the same user, error 131056 beyond it; WHATSAPP_PAIR_INTERVAL_MS).
+ * 0: no pair limit on the channel.
+ */
+export function pairIntervalOf(channel: Channel, whatsappPairIntervalMs: number): number {
+  return channel === 'whatsapp' ? whatsappPairIntervalMs : 0;
+}
+
+/**
  * GCRA (a leaky bucket kept as one timestamp, the "theoretical arrival time") with reservations, on
  * the Redis clock so that every worker shares one bucket per inbox. A send may go at once while the
  * bucket holds a burst of one second's worth; otherwise it gets the next free slot, reserved under the
@@ -79,6 +88,17 @@ export class SendRateLimiter {
     const interval = 1000 / ratePerSecond;
     const burst = Math.max(1, Math.floor(ratePerSecond));
     const wait = await this.redis.eval(ACQUIRE, 2, `${this.prefix}:${inboxId}`, `${this.prefix}:${inboxId}:held:${holder}`, interval, burst);
+    return Number(wait);
+  }
+
+  /**
+   * Takes the slot for one send from `inboxId` to user `to`, `intervalMs` after the previous one (no
+   * burst): a burst to one customer is spaced, each job coming back for its reserved slot, instead of
+   * failing at the provider. Same answer as acquire().
+   */
+  async acquirePair(inboxId: string, to: string, intervalMs: number, holder: string): Promise<number> {
+    const key = `${this.prefix}:${inboxId}:to:${to}`;
+    const wait = await this.redis.eval(ACQUIRE, 2, key, `${key}:held:${holder}`, intervalMs, 1);
     return Number(wait);
   }
 }

@@ -22,6 +22,13 @@ import { InboundEventsRepository } from './inbound-events.repository.js';
 import { InboundEventsService } from './inbound-events.service.js';
 import { InboxRoutes } from './inbox-routes.js';
 import { MailDropService } from './mail-drop.service.js';
+import { DeliveryAttemptsRepository } from '../delivery/delivery-attempts.repository.js';
+import { FallbackRepository } from '../delivery/fallback.repository.js';
+import { FallbackService } from '../delivery/fallback.service.js';
+import { OutboundMessagesRepository } from '../delivery/outbound-messages.repository.js';
+import { systemClock } from '../reachability/clock.js';
+import { ReachabilityRepository } from '../reachability/reachability.repository.js';
+import { ReachabilityService } from '../reachability/reachability.service.js';
 import { ReceiptsRepository } from './receipts.repository.js';
 import { StatusService } from './status.service.js';
 
@@ -103,7 +110,11 @@ describe('provider hooks pipeline', () => {
     hooks = new HookService(db, routes, inboxes, events, new Outbox(queues, dataSource), (() => fakeAdapter) as unknown as AdapterLookup);
     const inbound = new InboundService(db, inboxesRepository, new ContactsRepository(), identities, new ConversationsRepository(), new MessagesRepository());
     inboundEvents = new InboundEventsService(db, events, inboxesRepository, identities, inbound);
-    statuses = new StatusService(db, events, new ReceiptsRepository());
+    const outboundMessages = new OutboundMessagesRepository();
+    const reachability = new ReachabilityService(db, new ContactsRepository(), new ReachabilityRepository(), systemClock);
+    const fallbackRepository = new FallbackRepository();
+    const fallback = new FallbackService(db, reachability, fallbackRepository, outboundMessages, new DeliveryAttemptsRepository(), new Outbox(queues, dataSource), config, systemClock);
+    statuses = new StatusService(db, events, new ReceiptsRepository(), fallback, fallbackRepository, outboundMessages);
     mailDrop = new MailDropService(routes, hooks);
     tenant = await seedTenant(config, 'Hooks');
     for (const channel of ['whatsapp', 'email', 'line', 'telegram', 'wechat'] as const) {

@@ -8,9 +8,22 @@ export interface ReceiptTarget {
   id: string;
   status: MessageStatus;
   externalId: string | null;
+  /** The identity and inbox of its current hop. */
+  identityId: string | null;
+  inboxId: string | null;
 }
 
-const SELECT_TARGET = `SELECT m.id, m.status, m.external_id AS "externalId" FROM messages m`;
+/** The attempt a receipt is about (its hop: identity and inbox). */
+export interface ReceiptAttempt {
+  id: string;
+  open: boolean;
+  receiptStatus: MessageStatus | null;
+  identityId: string | null;
+  inboxId: string | null;
+  providerMessageId: string | null;
+}
+
+const SELECT_TARGET = `SELECT m.id, m.status, m.external_id AS "externalId", m.identity_id AS "identityId", m.inbox_id AS "inboxId" FROM messages m`;
 
 /** The queries of delivery receipts: the message they are about, its status, and the attempt that sent it. */
 @Injectable()
@@ -64,21 +77,24 @@ export class ReceiptsRepository {
 
   /**
    * The attempt a receipt is about: the one that got this provider id, else an attempt still open
-   * (sent, but its answer never recorded: the receipt settles it as sent). Null when neither exists.
+   * (sent, but its answer never recorded: the receipt settles it as sent), on the inbox the receipt
+   * came to (an open try of another hop is not this one). Null when neither exists.
    */
   async lockAttemptForReceipt(
     tx: TenantTx,
     messageId: string,
     providerMessageId: string,
-  ): Promise<{ id: string; open: boolean; receiptStatus: MessageStatus | null } | null> {
-    const rows: Array<{ id: string; open: boolean; receiptStatus: MessageStatus | null }> = await tx.manager.query(
-      `SELECT id, provider_message_id IS DISTINCT FROM $3 AS open, receipt_status AS "receiptStatus"
+    inboxId: string,
+  ): Promise<ReceiptAttempt | null> {
+    const rows: ReceiptAttempt[] = await tx.manager.query(
+      `SELECT id, provider_message_id IS DISTINCT FROM $3 AS open, receipt_status AS "receiptStatus",
+              identity_id AS "identityId", inbox_id AS "inboxId", provider_message_id AS "providerMessageId"
        FROM delivery_attempts
-       WHERE workspace_id = $1 AND message_id = $2
+       WHERE workspace_id = $1 AND message_id = $2 AND inbox_id = $5
          AND (provider_message_id = $3 OR (provider_message_id IS NULL AND status = ANY($4)))
        ORDER BY (provider_message_id = $3) DESC NULLS LAST, created_at DESC, id DESC
        LIMIT 1 FOR UPDATE`,
-      [tx.workspaceId, messageId, providerMessageId, OPEN_ATTEMPT_STATUSES],
+      [tx.workspaceId, messageId, providerMessageId, OPEN_ATTEMPT_STATUSES, inboxId],
     );
     return rows[0] ?? null;
   }

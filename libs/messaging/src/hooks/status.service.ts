@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { StatusEvent } from '#channels';
-import { canTransition, isUuid } from '#domain';
+import { canTransition, isUuid, receiptEffect } from '#domain';
 import { TenantDb, type TenantTx } from '#database';
 import { JobRetryable } from '#queue';
+import { FallbackRepository } from '../delivery/fallback.repository.js';
+import { FallbackService } from '../delivery/fallback.service.js';
+import { OutboundMessagesRepository } from '../delivery/outbound-messages.repository.js';
 import { InboundEventsRepository } from './inbound-events.repository.js';
-import { type ReceiptTarget, ReceiptsRepository } from './receipts.repository.js';
+import { type ReceiptAttempt, type ReceiptTarget, ReceiptsRepository } from './receipts.repository.js';
 import { failureText, MalformedStoredEvent, readStoredEvent } from './stored-event.js';
 
 /**
@@ -21,6 +24,9 @@ const DEFAULT_FAILURE = { code: 'provider.failed', reason: 'The provider reporte
  * status only moves forward, however late, repeated or out of order receipts arrive; a failure keeps
  * the provider's code and reason. A receipt for a message we cannot find yet (it beat our own record
  * of the provider's id) is retried with backoff, never dropped; the event row says why meanwhile.
+ * Fallback: the message's status follows its current hop only (receiptEffect in #domain): an earlier
+ * hop's receipt is recorded on its attempt, except a delivered one, which the message adopts; a
+ * failed receipt on the current hop sends the message on to the next identity of its route.
  */
 @Injectable()
 export class StatusService {
@@ -28,6 +34,9 @@ export class StatusService {
     private readonly db: TenantDb,
     private readonly events: InboundEventsRepository,
     private readonly receipts: ReceiptsRepository,
+    private readonly fallback: FallbackService,
+    private readonly hops: FallbackRepository,
+    private readonly outbound: OutboundMessagesRepository,
   ) {}
 
   /** Throws JobRetryable while the receipt's message is not found; idempotent. */
@@ -57,11 +66,20 @@ export class StatusService {
       await this.events.recordError(tx, row.id, unmatched);
       return { unmatched };
     }
-    const moved = canTransition(message.status, event.status);
-    if (moved) {
-      await this.receipts.setStatus(tx, message.id, event.status, event.status === 'failed' ? failureOf(event) : undefined);
+    const attempt = await this.receipts.lockAttemptForReceipt(tx, message.id, event.providerMessageId, row.inboxId);
+    // No attempt of this inbox matched and the message is on another inbox now: an earlier hop's try
+    // that left no trace to record on; it must not move the message.
+    const foreign = !attempt && message.inboxId !== null && message.inboxId !== row.inboxId;
+    const effect = foreign ? { kind: 'attempt_only' as const } : receiptEffect(message, attempt, event.status);
+    let moved = false;
+    if (effect.kind === 'current') {
+      if (message.externalId === null && event.messageId === message.id) await this.receipts.setExternalIdIfMissing(tx, message.id, event.providerMessageId);
+      moved = canTransition(message.status, event.status);
+      if (moved) await this.move(tx, message, attempt, event);
+    } else if (effect.kind === 'adopt' && attempt) {
+      await this.hops.adopt(tx, message.id, { ...attempt, providerMessageId: event.providerMessageId }, effect.status);
+      moved = true;
     }
-    const attempt = await this.receipts.lockAttemptForReceipt(tx, message.id, event.providerMessageId);
     let recorded = false;
     if (attempt) {
       const receiptMoves = attempt.receiptStatus === null || canTransition(attempt.receiptStatus, event.status);
@@ -79,14 +97,18 @@ export class StatusService {
     return moved || recorded ? 'applied' : 'stale';
   }
 
+  /** The current hop's receipt moves the message; a failure goes on to the next identity of its route, if any. */
+  private async move(tx: TenantTx, message: ReceiptTarget, attempt: ReceiptAttempt | null, event: StatusEvent): Promise<void> {
+    if (event.status !== 'failed') return this.receipts.setStatus(tx, message.id, event.status);
+    const row = await this.outbound.lockForSend(tx, message.id);
+    if (row) await this.fallback.leave(tx, row, attempt?.id ?? null, 'receipt_failed', failureOf(event));
+  }
+
   /** By our id when the provider echoes it (a send left in doubt learns its provider id), else by the provider's id. */
   private async findMessage(tx: TenantTx, inboxId: string, event: StatusEvent): Promise<ReceiptTarget | null> {
     if (event.messageId && isUuid(event.messageId)) {
       const message = await this.receipts.lockOutboundById(tx, event.messageId);
-      if (message) {
-        if (message.externalId === null) await this.receipts.setExternalIdIfMissing(tx, message.id, event.providerMessageId);
-        return message;
-      }
+      if (message) return message;
     }
     return this.receipts.lockOutboundByProviderId(tx, inboxId, event.providerMessageId);
   }

@@ -27,7 +27,7 @@ const SELECT_FACTS = `
          CASE WHEN ci.channel = ANY($2::text[]) AND ci.last_inbound_at IS NOT NULL THEN (
            SELECT count(*) FROM messages m
            WHERE m.workspace_id = ci.workspace_id AND m.identity_id = ci.id AND m.direction = 'out'
-             AND m.status <> 'failed' AND m.created_at > ci.last_inbound_at
+             AND m.status <> 'failed' AND m.created_at > ci.last_inbound_at AND m.id IS DISTINCT FROM $4::uuid
          ) ELSE 0 END AS "sentSinceInbound"
   FROM contact_identities ci
   JOIN inboxes i ON i.workspace_id = ci.workspace_id AND i.id = ci.inbox_id AND i.deleted_at IS NULL
@@ -37,11 +37,17 @@ const SELECT_FACTS = `
 @Injectable()
 export class ReachabilityRepository {
   async factsOfContact(tx: TenantTx, contactId: string): Promise<IdentityFactsRow[]> {
-    return tx.manager.query(`${SELECT_FACTS} AND ci.contact_id = $3 ORDER BY ci.created_at, ci.id`, [tx.workspaceId, QUOTA_CHANNELS, contactId]);
+    return tx.manager.query(`${SELECT_FACTS} AND ci.contact_id = $3 ORDER BY ci.created_at, ci.id`, [tx.workspaceId, QUOTA_CHANNELS, contactId, null]);
   }
 
-  async factsOfIdentities(tx: TenantTx, identityIds: string[]): Promise<IdentityFactsRow[]> {
-    return tx.manager.query(`${SELECT_FACTS} AND ci.id = ANY($3::uuid[]) ORDER BY ci.created_at, ci.id`, [tx.workspaceId, QUOTA_CHANNELS, identityIds]);
+  /** `excludeMessageId`: a queued message asking whether it may go now is not counted against its own quota. */
+  async factsOfIdentities(tx: TenantTx, identityIds: string[], excludeMessageId: string | null = null): Promise<IdentityFactsRow[]> {
+    return tx.manager.query(`${SELECT_FACTS} AND ci.id = ANY($3::uuid[]) ORDER BY ci.created_at, ci.id`, [
+      tx.workspaceId,
+      QUOTA_CHANNELS,
+      identityIds,
+      excludeMessageId,
+    ]);
   }
 
   /**

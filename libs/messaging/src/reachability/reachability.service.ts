@@ -74,9 +74,12 @@ export class ReachabilityService {
     });
   }
 
-  /** Each of these identities (of the workspace, inbox not deleted) as of now, in the order given. */
-  async identities(tx: TenantTx, identityIds: readonly string[]): Promise<IdentityReachability[]> {
-    const rows = await this.repository.factsOfIdentities(tx, [...identityIds]);
+  /**
+   * Each of these identities (of the workspace, inbox not deleted) as of now, in the order given;
+   * `excludeMessageId` (a queued message about to leave) is not counted in the quotas.
+   */
+  async identities(tx: TenantTx, identityIds: readonly string[], excludeMessageId: string | null = null): Promise<IdentityReachability[]> {
+    const rows = await this.repository.factsOfIdentities(tx, [...identityIds], excludeMessageId);
     const now = this.clock();
     const byId = new Map(rows.map((row) => [row.id, view(row, now)]));
     return identityIds.flatMap((id) => byId.get(id) ?? []);
@@ -86,6 +89,18 @@ export class ReachabilityService {
   async firstReachable(tx: TenantTx, route: SendRoute): Promise<IdentityReachability | null> {
     const candidates = await this.identities(tx, [route.identityId, ...route.fallback]);
     return candidates.find((candidate) => canSendNow(candidate, kindOn(route, candidate.inboxId)).ok) ?? null;
+  }
+
+  /**
+   * The worker's next hop: the first of `candidates` (in order) that can take a free-form message now
+   * (a template travels as its rendered text on another inbox), not counting `messageId` itself. The
+   * candidates are locked first, like a send at the API, so a hop cannot overrun a quota either.
+   */
+  async nextHop(tx: TenantTx, candidates: readonly string[], messageId: string): Promise<IdentityReachability | null> {
+    if (candidates.length === 0) return null;
+    await this.repository.lockIdentities(tx, [...candidates]);
+    const reachable = await this.identities(tx, candidates, messageId);
+    return reachable.find((candidate) => canSendNow(candidate, 'free_form').ok) ?? null;
   }
 
   /**
