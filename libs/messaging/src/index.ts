@@ -5,6 +5,7 @@ export * from './inboxes/credential-cipher.js';
 export * from './settings/teams.service.js';
 export * from './settings/labels.service.js';
 export * from './settings/canned-responses.service.js';
+export * from './settings/workspace-settings.service.js';
 export { customAttributesProblem, isCountryCode, isE164, isLanguageTag, isTimeZone } from './contacts/contact-fields.js';
 export type { ContactFields } from './contacts/contact-fields.js';
 export { ContactsService, type ContactDetail, type NewIdentityInput } from './contacts/contacts.service.js';

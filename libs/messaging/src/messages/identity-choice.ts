@@ -42,6 +42,24 @@ export function chooseIdentity<T extends CandidateIdentity>(
   return { identity, fallback: [...fallbackIds] };
 }
 
+/**
+ * The route the workspace's default policy gives a send that names no `fallback`: for each channel of
+ * `channels` in order, the contact's best identity on it (the one the customer last wrote on, else the
+ * newest), leaving out the identity sent on first. Channels the contact has no identity on are skipped.
+ */
+export function policyFallback<T extends CandidateIdentity & { channel: string }>(
+  identities: readonly T[],
+  firstId: string,
+  channels: readonly string[],
+): string[] {
+  const route: string[] = [];
+  for (const channel of new Set(channels)) {
+    const best = defaultIdentity(identities.filter((identity) => identity.channel === channel && identity.id !== firstId));
+    if (best) route.push(best.id);
+  }
+  return route;
+}
+
 function defaultIdentity<T extends CandidateIdentity>(identities: readonly T[]): T | undefined {
   let best: T | undefined;
   for (const candidate of identities) {

@@ -4,9 +4,10 @@ import { type DeliveryAttemptEntity, TenantDb, type TenantTx } from '#database';
 import { Outbox } from '#queue';
 import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
+import { FallbackRepository } from '../delivery/fallback.repository.js';
 import { ReachabilityService } from '../reachability/reachability.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
-import { chooseIdentity } from './identity-choice.js';
+import { chooseIdentity, policyFallback } from './identity-choice.js';
 import { type MessageOrder, type MessageRow, MessagesRepository } from './messages.repository.js';
 import { assertOutgoingMessage, type OutgoingMessage } from './outgoing-message.js';
 
@@ -26,6 +27,7 @@ export class MessagesService {
     private readonly outbox: Outbox,
     private readonly reachability: ReachabilityService,
     private readonly templates: TemplatesService,
+    private readonly policy: FallbackRepository,
   ) {}
 
   async list(
@@ -57,7 +59,8 @@ export class MessagesService {
    * its route can take now (window closed, quota used, unsubscribed) is refused before anything is
    * written; one whose first identity cannot but a fallback one can is accepted as it is, `fallback`
    * stored, for the worker to hop (ReachabilityService's send contract). A template reply names an
-   * approved template of its identity's inbox; its body is the template's text, filled in.
+   * approved template of its identity's inbox; its body is the template's text, filled in. A reply
+   * without `fallback` gets the workspace's default fallback policy (`fallback: []` turns it off).
    */
   async post(workspaceId: string, conversationId: string, senderMemberId: string | null, input: OutgoingMessage): Promise<MessageRow> {
     return this.db.run(workspaceId, async (tx) => {
@@ -85,7 +88,10 @@ export class MessagesService {
         return note;
       }
       const identities = await this.identities.listSendable(tx, conversation.contactId);
-      const choice = chooseIdentity(identities, input.via?.identityId, input.fallback ?? []);
+      const chosen = chooseIdentity(identities, input.via?.identityId, input.fallback ?? []);
+      const choice = input.fallback
+        ? chosen
+        : { ...chosen, fallback: policyFallback(identities, chosen.identity.id, await this.policy.fallbackChannels(tx)) };
       const body = input.template ? await this.templates.renderForSend(tx, choice.identity.inboxId, input.template) : base.body;
       await this.reachability.assertSendable(
         tx,

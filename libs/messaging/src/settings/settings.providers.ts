@@ -5,8 +5,9 @@ import { LabelsRepository } from './labels.repository.js';
 import { LabelsService } from './labels.service.js';
 import { TeamsRepository } from './teams.repository.js';
 import { TeamsService } from './teams.service.js';
+import { WorkspaceSettingsService } from './workspace-settings.service.js';
 
-/** Teams, labels and canned responses. */
+/** Teams, labels, canned responses and the workspace's settings. */
 export const SETTINGS_PROVIDERS: Provider[] = [
   TeamsRepository,
   TeamsService,
@@ -14,4 +15,5 @@ export const SETTINGS_PROVIDERS: Provider[] = [
   LabelsService,
   CannedResponsesRepository,
   CannedResponsesService,
+  WorkspaceSettingsService,
 ];
