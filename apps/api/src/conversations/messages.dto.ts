@@ -14,6 +14,8 @@ import {
 import {
   type Channel,
   CHANNELS,
+  FALLBACK_REASONS,
+  type FallbackReason,
   MESSAGE_DIRECTIONS,
   MESSAGE_STATUSES,
   MESSAGE_TYPES,
@@ -89,7 +91,9 @@ export class CreateMessageDto {
     description:
       "Identities of the contact to fall back to, in order. The send is accepted when the first identity, or one of these, can take it now; " +
       'the message is stored on the first identity with this list, and delivery moves to the next one that can when the current one cannot ' +
-      "(window closed, quota used, permanent failure). On another inbox than the first identity's, a template travels as its filled-in text",
+      '(window closed, quota used, permanent failure, a failed receipt, or no delivery receipt within the deadline on WhatsApp and SMS). ' +
+      "On another inbox than the first identity's, a template travels as its filled-in text. Left out: the workspace's default policy " +
+      '(GET /v1/workspace/settings) builds the list; `[]`: no fallback',
     example: [UUID_EXAMPLE],
   })
   @OptionalNotNull()
@@ -152,6 +156,15 @@ export class DeliveryAttemptDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2025-11-28T09:30:03.000Z' }) receiptAt: string | null;
   @ApiProperty({ format: 'date-time', example: '2025-11-28T09:30:01.000Z' }) createdAt: string;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: FALLBACK_REASONS,
+    description: 'Why the message left this attempt\'s identity for the next one of its route (null: it did not)',
+    example: 'provider_failed',
+  })
+  fallbackReason: FallbackReason | null;
+
   static from(attempt: DeliveryAttemptEntity): DeliveryAttemptDto {
     return {
       id: attempt.id,
@@ -167,6 +180,7 @@ export class DeliveryAttemptDto {
       latencyMs: attempt.latencyMs,
       receiptStatus: attempt.receiptStatus ?? null,
       receiptAt: attempt.receiptAt?.toISOString() ?? null,
+      fallbackReason: (attempt.fallbackReason as FallbackReason | null | undefined) ?? null,
       createdAt: attempt.createdAt.toISOString(),
     };
   }
