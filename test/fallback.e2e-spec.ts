@@ -272,6 +272,20 @@ describe('fallback hops, with the provider simulator and a worker process', () =
     for (const id of ids) expect((await detail(id)).attempts).toHaveLength(1);
   });
 
+  it("a burst of WeChat's 5 messages within the window all go out (none counts against itself), the 6th is refused at the API", async () => {
+    await providersBehave();
+    const who = await customer('Zhang Min');
+    const tag = uuidv7();
+    const ids: string[] = [];
+    for (let i = 1; i <= 5; i++) ids.push(await send(who.conversationId, { body: `Note ${i} ${tag}`, via: { identityId: who.identity.wechat }, fallback: [] }));
+    const sixth = await call('POST', `/v1/conversations/${who.conversationId}/messages`, { type: 'text', body: `Note 6 ${tag}`, via: { identityId: who.identity.wechat }, fallback: [] });
+    expect(sixth.status).toBe(422);
+    expect(sixth.body.code).toBe('reachability.quota_exhausted');
+    for (const id of ids) await until(id, (m) => expect(m).toMatchObject({ status: 'sent', channel: 'wechat' }));
+    const received = (await sim.sent('wechat')).messages.filter((m) => m.text?.endsWith(tag));
+    expect(received.map((m) => m.text)).toEqual([1, 2, 3, 4, 5].map((i) => `Note ${i} ${tag}`));
+  });
+
   it("the workspace's default policy routes a reply that names no fallback", async () => {
     await providersBehave();
     const invalid = await call('PATCH', '/v1/workspace/settings', { fallbackChannels: ['pigeon'] });

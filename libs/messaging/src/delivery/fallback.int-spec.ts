@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import pg from 'pg';
+import type { Redis } from 'ioredis';
+import { ConfigModule, type FerryConfig } from '#config';
+import { type Channel, uuidv7 } from '#domain';
+import { DatabaseModule } from '#database';
+import { type ChannelAdapter, exampleChannelConfig, type OutboundMessage, type SendOutcome } from '#channels';
+import { type JobContext, JobDeferred, type JobPayloads, QueueModule, Queues, REDIS } from '#queue';
+import { seedTenant, testConfig } from '#testing';
+import { ContactsService } from '../contacts/contacts.service.js';
+import { InboundService } from '../conversations/inbound.service.js';
+import { InboxesService } from '../inboxes/inboxes.service.js';
+import { MessagesService } from '../messages/messages.service.js';
+import { DeliveryModule } from './delivery.module.js';
+import { DeliveryService } from './delivery.service.js';
+import { FallbackService } from './fallback.service.js';
+
+/** Accepts every send (any channel), recording it. */
+class AcceptingAdapter implements ChannelAdapter<unknown> {
+  readonly channel: Channel = 'whatsapp';
+  readonly calls: OutboundMessage[] = [];
+  verify(): never {
+    throw new Error('not used');
+  }
+  parse(): never {
+    throw new Error('not used');
+  }
+  async send(message: OutboundMessage): Promise<SendOutcome> {
+    this.calls.push(message);
+    return { ok: true, providerMessageId: `prov-${this.calls.length}-${message.messageId}`, responseCode: '200' };
+  }
+}
+
+function testModule(config: FerryConfig, adapter: AcceptingAdapter): DynamicModule {
+  @Module({})
+  class FallbackTestModule {}
+  return {
+    module: FallbackTestModule,
+    imports: [ConfigModule.forRoot(config), DatabaseModule, QueueModule, DeliveryModule.forRoot(() => adapter as ChannelAdapter<never>)],
+  };
+}
+
+/**
+ * The worker's hops against real Postgres, the provider faked: the deadline check's races (a receipt
+ * first, two checks at once, a check before its time) and a hop at send time, without a provider call.
+ */
+describe('FallbackService (hops and the delivery deadline)', () => {
+  let config: FerryConfig;
+  let app: INestApplicationContext;
+  let owner: pg.Client;
+  let delivery: DeliveryService;
+  let fallback: FallbackService;
+  const adapter = new AcceptingAdapter();
+  let workspaceId: string;
+  let whatsappInbox: string;
+  let smsInbox: string;
+  let jobSeq = 0;
+
+  const job = (): JobContext => ({ jobId: `job-${++jobSeq}`, attempt: 1, maxAttempts: 8 });
+
+  /** A customer who wrote on WhatsApp and has an SMS identity too; a reply to them on WhatsApp with SMS as fallback. */
+  async function replyWithFallback(): Promise<{ id: string; whatsapp: string; sms: string }> {
+    const received = await app.get(InboundService).receive(workspaceId, {
+      inboxId: whatsappInbox,
+      contact: { externalId: `1555${String(Date.now()).slice(-7)}` },
+      message: { externalId: `in-${uuidv7()}`, body: 'Hello?' },
+    });
+    const conversationId = received.conversation!.id;
+    const contactId = (await owner.query('SELECT contact_id FROM conversations WHERE id = $1', [conversationId])).rows[0].contact_id;
+    const whatsapp = (await owner.query('SELECT id FROM contact_identities WHERE contact_id = $1', [contactId])).rows[0].id;
+    const sms = await app.get(ContactsService).addIdentity(workspaceId, contactId, { inboxId: smsInbox, externalId: `+1415${String(Date.now()).slice(-7)}` });
+    const message = await app.get(MessagesService).post(workspaceId, conversationId, null, { type: 'text', body: 'Boarding at 9', via: { identityId: whatsapp }, fallback: [sms.id] });
+    return { id: message.id, whatsapp, sms: sms.id };
+  }
+
+  async function row(id: string): Promise<{ status: string; identity_id: string; external_id: string | null }> {
+    return (await owner.query('SELECT status, identity_id, external_id FROM messages WHERE id = $1', [id])).rows[0];
+  }
+
+  async function jobsOf(id: string, name: string): Promise<Array<JobPayloads['message.fallback_check']>> {
+    const { rows } = await owner.query(`SELECT payload FROM outbox WHERE job_name = $1 AND payload->>'messageId' = $2 ORDER BY created_at, id`, [name, id]);
+    return rows.map((r) => r.payload);
+  }
+
+  async function attempts(id: string): Promise<Array<Record<string, unknown>>> {
+    return (await owner.query('SELECT * FROM delivery_attempts WHERE message_id = $1 ORDER BY created_at, id', [id])).rows;
+  }
+
+  const due = (check: JobPayloads['message.fallback_check']) => ({ ...check, dueAt: new Date(Date.now() - 1).toISOString() });
+
+  beforeAll(async () => {
+    const base = await testConfig();
+    config = await testConfig({ REDIS_PREFIX: `${base.redis.keyPrefix}-fallback`, FALLBACK_DELIVERY_DEADLINE_MS: '60000', WHATSAPP_PAIR_INTERVAL_MS: '0' });
+    owner = new pg.Client({ connectionString: config.database.url });
+    await owner.connect();
+    app = await NestFactory.createApplicationContext(testModule(config, adapter), { logger: false });
+    delivery = app.get(DeliveryService);
+    fallback = app.get(FallbackService);
+    workspaceId = (await seedTenant(config, 'Fallback workspace')).workspaceId;
+    const inboxes = app.get(InboxesService);
+    whatsappInbox = (await inboxes.create(workspaceId, { name: 'wa', channel: 'whatsapp', config: exampleChannelConfig('whatsapp') })).id;
+    smsInbox = (await inboxes.create(workspaceId, { name: 'sms', channel: 'sms', config: { ...exampleChannelConfig('sms'), sendRatePerSecond: 100 } })).id;
+  });
+
+  afterAll(async () => {
+    await app?.get(Queues).get('outbound').obliterate({ force: true });
+    const redis = app?.get<Redis>(REDIS);
+    const keys = redis ? await redis.keys(`${config.redis.keyPrefix}:*`) : [];
+    if (keys.length > 0) await redis!.del(...keys);
+    await app?.close();
+    await owner?.end();
+  });
+
+  it('a hop accepted by its provider starts the deadline in the same transaction; the check waits for it', async () => {
+    const message = await replyWithFallback();
+    const before = Date.now();
+    await delivery.send(workspaceId, message.id, job());
+    const [check, more] = await jobsOf(message.id, 'message.fallback_check');
+    expect(more).toBeUndefined();
+    expect(check).toMatchObject({ workspaceId, messageId: message.id, attemptId: (await attempts(message.id))[0]!.id });
+    expect(Date.parse(check!.dueAt) - before).toBeGreaterThanOrEqual(60_000 - 50);
+    const early = await fallback.check(check!).catch((error: unknown) => error);
+    expect(early).toBeInstanceOf(JobDeferred);
+    expect((early as JobDeferred).delayMs).toBeGreaterThan(55_000);
+    expect(await row(message.id)).toMatchObject({ status: 'sent', identity_id: message.whatsapp });
+  });
+
+  it('two checks at the deadline at once: one hop, one new send job; the next send goes on SMS and starts no deadline', async () => {
+    const message = await replyWithFallback();
+    await delivery.send(workspaceId, message.id, job());
+    const [check] = await jobsOf(message.id, 'message.fallback_check');
+    await Promise.all([fallback.check(due(check!)), fallback.check(due(check!))]);
+    await fallback.check(due(check!));
+
+    expect(await row(message.id)).toMatchObject({ status: 'queued', identity_id: message.sms, external_id: null });
+    expect(await jobsOf(message.id, 'message.send')).toHaveLength(2);
+    expect((await attempts(message.id)).map((a) => [a.channel, a.status, a.fallback_reason])).toEqual([['whatsapp', 'sent', 'no_receipt']]);
+
+    const calls = adapter.calls.length;
+    await delivery.send(workspaceId, message.id, job());
+    expect(adapter.calls).toHaveLength(calls + 1);
+    expect(adapter.calls.at(-1)).toMatchObject({ messageId: message.id, channel: 'sms' });
+    expect(await row(message.id)).toMatchObject({ status: 'sent', identity_id: message.sms });
+    // The last identity of the route: nothing to go on to, no deadline.
+    expect(await jobsOf(message.id, 'message.fallback_check')).toHaveLength(1);
+  });
+
+  it('a delivered receipt before the check: the check does nothing', async () => {
+    const message = await replyWithFallback();
+    await delivery.send(workspaceId, message.id, job());
+    const [check] = await jobsOf(message.id, 'message.fallback_check');
+    await owner.query(`UPDATE messages SET status = 'delivered' WHERE id = $1`, [message.id]);
+    await owner.query(`UPDATE delivery_attempts SET receipt_status = 'delivered' WHERE id = $1`, [check!.attemptId]);
+    await fallback.check(due(check!));
+    expect(await row(message.id)).toMatchObject({ status: 'delivered', identity_id: message.whatsapp });
+    expect(await jobsOf(message.id, 'message.send')).toHaveLength(1);
+  });
+
+  it("an identity out of its window at send time: the message goes on without a call to that identity's provider", async () => {
+    const message = await replyWithFallback();
+    await owner.query(`UPDATE contact_identities SET last_inbound_at = now() - interval '25 hours' WHERE id = $1`, [message.whatsapp]);
+    const calls = adapter.calls.length;
+    await delivery.send(workspaceId, message.id, job());
+    expect(adapter.calls).toHaveLength(calls);
+    expect(await row(message.id)).toMatchObject({ status: 'queued', identity_id: message.sms });
+    expect((await attempts(message.id)).map((a) => [a.channel, a.status, a.error_code, a.fallback_reason])).toEqual([
+      ['whatsapp', 'failed', 'reachability.window_closed', 'unreachable'],
+    ]);
+    await delivery.send(workspaceId, message.id, job());
+    expect(adapter.calls.at(-1)).toMatchObject({ messageId: message.id, channel: 'sms' });
+    expect(await row(message.id)).toMatchObject({ status: 'sent', identity_id: message.sms });
+  });
+});
