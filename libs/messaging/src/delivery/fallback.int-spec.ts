@@ -61,7 +61,7 @@ describe('FallbackService (hops and the delivery deadline)', () => {
   const job = (): JobContext => ({ jobId: `job-${++jobSeq}`, attempt: 1, maxAttempts: 8 });
 
   /** A customer who wrote on WhatsApp and has an SMS identity too; a reply to them on WhatsApp with SMS as fallback. */
-  async function replyWithFallback(): Promise<{ id: string; whatsapp: string; sms: string }> {
+  async function replyWithFallback(): Promise<{ id: string; whatsapp: string; sms: string; phone: string }> {
     const received = await app.get(InboundService).receive(workspaceId, {
       inboxId: whatsappInbox,
       contact: { externalId: `1555${String(Date.now()).slice(-7)}` },
@@ -70,9 +70,10 @@ describe('FallbackService (hops and the delivery deadline)', () => {
     const conversationId = received.conversation!.id;
     const contactId = (await owner.query('SELECT contact_id FROM conversations WHERE id = $1', [conversationId])).rows[0].contact_id;
     const whatsapp = (await owner.query('SELECT id FROM contact_identities WHERE contact_id = $1', [contactId])).rows[0].id;
-    const sms = await app.get(ContactsService).addIdentity(workspaceId, contactId, { inboxId: smsInbox, externalId: `+1415${String(Date.now()).slice(-7)}` });
+    const phone = `+1415${String(Date.now()).slice(-7)}`;
+    const sms = await app.get(ContactsService).addIdentity(workspaceId, contactId, { inboxId: smsInbox, externalId: phone });
     const message = await app.get(MessagesService).post(workspaceId, conversationId, null, { type: 'text', body: 'Boarding at 9', via: { identityId: whatsapp }, fallback: [sms.id] });
-    return { id: message.id, whatsapp, sms: sms.id };
+    return { id: message.id, whatsapp, sms: sms.id, phone };
   }
 
   async function row(id: string): Promise<{ status: string; identity_id: string; external_id: string | null }> {
@@ -141,7 +142,7 @@ describe('FallbackService (hops and the delivery deadline)', () => {
     const calls = adapter.calls.length;
     await delivery.send(workspaceId, message.id, job());
     expect(adapter.calls).toHaveLength(calls + 1);
-    expect(adapter.calls.at(-1)).toMatchObject({ messageId: message.id, channel: 'sms' });
+    expect(adapter.calls.at(-1)).toMatchObject({ messageId: message.id, to: message.phone });
     expect(await row(message.id)).toMatchObject({ status: 'sent', identity_id: message.sms });
     // The last identity of the route: nothing to go on to, no deadline.
     expect(await jobsOf(message.id, 'message.fallback_check')).toHaveLength(1);
@@ -169,7 +170,7 @@ describe('FallbackService (hops and the delivery deadline)', () => {
       ['whatsapp', 'failed', 'reachability.window_closed', 'unreachable'],
     ]);
     await delivery.send(workspaceId, message.id, job());
-    expect(adapter.calls.at(-1)).toMatchObject({ messageId: message.id, channel: 'sms' });
+    expect(adapter.calls.at(-1)).toMatchObject({ messageId: message.id, to: message.phone });
     expect(await row(message.id)).toMatchObject({ status: 'sent', identity_id: message.sms });
   });
 });
