@@ -89,7 +89,7 @@ export class DeliveryService {
     const openAttempt = sendable ? await this.attempts.findOpen(tx, messageId) : null;
     // A try in doubt whose receipt already arrived (its status.apply job still waits in the queue's
     // backlog) did reach the provider: it is sent, and never sent again however long the backlog.
-    const receipted = openAttempt ? await this.messages.pendingReceipt(tx, messageId) : null;
+    const receipted = openAttempt && message ? await this.messages.pendingReceipt(tx, messageId, message.inboxId) : null;
     if (message && receipted) {
       await this.messages.markSent(tx, message.id, receipted, true);
       await this.attempts.settleOpen(tx, message.id, 'sent', receipted);

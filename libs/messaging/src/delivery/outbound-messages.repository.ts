@@ -58,13 +58,14 @@ export class OutboundMessagesRepository {
    * stored but not applied yet: proof that the provider took the message, whatever the status queue's
    * backlog. Only unapplied receipts are read (an applied one has already moved the message on).
    */
-  async pendingReceipt(tx: TenantTx, id: string): Promise<string | null> {
+  async pendingReceipt(tx: TenantTx, id: string, inboxId: string | null): Promise<string | null> {
+    // On the message's current inbox only: a late receipt of an earlier fallback hop is not this send's.
     const rows: Array<{ providerMessageId: string }> = await tx.manager.query(
       `SELECT event->>'providerMessageId' AS "providerMessageId" FROM inbound_events
        WHERE workspace_id = $1 AND processed_at IS NULL AND kind = 'status' AND event->>'messageId' = $2
-         AND event->>'providerMessageId' IS NOT NULL
+         AND event->>'providerMessageId' IS NOT NULL AND inbox_id = $3
        ORDER BY received_at LIMIT 1`,
-      [tx.workspaceId, id],
+      [tx.workspaceId, id, inboxId],
     );
     return rows[0]?.providerMessageId ?? null;
   }
