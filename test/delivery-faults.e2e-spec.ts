@@ -78,6 +78,8 @@ describe('delivery under faults: worker killed, Redis lost, providers failing', 
       OUTBOX_RELAY_GRACE_MS: '1000',
       // A send still queued this long after it was written, its job gone (Redis lost it), is revived.
       OUTBOX_STALLED_AFTER_MS: '8000',
+      // Thousands of replies over 120 conversations: WhatsApp's pair rate (test/fallback.e2e-spec.ts) would stretch the run for minutes.
+      WHATSAPP_PAIR_INTERVAL_MS: '0',
     });
     worker = await WorkerProcess.start(api.config);
     tenant = await seedTenant(api.config, 'Delivery faults');

@@ -159,6 +159,20 @@ describe('FallbackService (hops and the delivery deadline)', () => {
     expect(await jobsOf(message.id, 'message.send')).toHaveLength(1);
   });
 
+  it('a delivered receipt stored but still in the status backlog: the check does not hop', async () => {
+    const message = await replyWithFallback();
+    await delivery.send(workspaceId, message.id, job());
+    const [check] = await jobsOf(message.id, 'message.fallback_check');
+    const { external_id: providerMessageId } = await row(message.id);
+    await owner.query(
+      `INSERT INTO inbound_events (id, workspace_id, inbox_id, provider_event_id, kind, event) VALUES ($1, $2, $3, $4, 'status', $5)`,
+      [uuidv7(), workspaceId, whatsappInbox, `st-${uuidv7()}`, { kind: 'status', providerMessageId, status: 'delivered' }],
+    );
+    await fallback.check(due(check!));
+    expect(await row(message.id)).toMatchObject({ status: 'sent', identity_id: message.whatsapp });
+    expect(await jobsOf(message.id, 'message.send')).toHaveLength(1);
+  });
+
   it("an identity out of its window at send time: the message goes on without a call to that identity's provider", async () => {
     const message = await replyWithFallback();
     await owner.query(`UPDATE contact_identities SET last_inbound_at = now() - interval '25 hours' WHERE id = $1`, [message.whatsapp]);

@@ -34,6 +34,22 @@ export class FallbackRepository {
     return rows[0] ?? null;
   }
 
+  /**
+   * Whether a delivery receipt for this send is stored but not applied yet (the status queue has a
+   * backlog): the customer has it, so the deadline must not send it again elsewhere.
+   */
+  async deliveredPending(tx: TenantTx, inboxId: string | null, providerMessageId: string | null): Promise<boolean> {
+    if (!inboxId || !providerMessageId) return false;
+    const rows: unknown[] = await tx.manager.query(
+      `SELECT 1 FROM inbound_events
+       WHERE workspace_id = $1 AND processed_at IS NULL AND kind = 'status' AND inbox_id = $2
+         AND event->>'providerMessageId' = $3 AND event->>'status' IN ('delivered', 'read')
+       LIMIT 1`,
+      [tx.workspaceId, inboxId, providerMessageId],
+    );
+    return rows.length > 0;
+  }
+
   /** Says on the attempt why the message went on to the next identity. */
   async markLeft(tx: TenantTx, attemptId: string, reason: FallbackReason): Promise<void> {
     await tx.manager.query(`UPDATE delivery_attempts SET fallback_reason = $3 WHERE workspace_id = $1 AND id = $2`, [tx.workspaceId, attemptId, reason]);

@@ -126,6 +126,8 @@ export class FallbackService {
       const attempt = await this.repository.findAttempt(tx, attemptId);
       const decision = deadlineDecision({ now: this.clock(), dueAt, message, attempt });
       if (decision.kind !== 'hop' || !message) return;
+      // A delivered receipt still in the status queue's backlog wins the race too.
+      if (await this.repository.deliveredPending(tx, attempt?.inboxId ?? null, attempt?.providerMessageId ?? null)) return;
       const seconds = Math.round(this.config.delivery.fallbackDeadlineMs / 1000);
       await this.leave(tx, message, attemptId, 'no_receipt', { code: 'delivery.no_receipt', reason: `No delivery receipt within ${seconds} s` }, false);
     });
