@@ -24,15 +24,16 @@ const EVENTS = `SELECT o.id, o.workspace_id, o.job_name, o.payload
    ORDER BY o.created_at LIMIT max_rows`;
 
 // A check is pending while its attempt is still the message's current hop, sent, not delivered.
+// Driven from the checks' own partial index: the relay runs this often, over all workspaces.
 const FALLBACK_CHECKS = `SELECT o.id, o.workspace_id, o.job_name, o.payload
-   FROM messages m
-   JOIN outbox o ON o.workspace_id = m.workspace_id AND o.job_name = 'message.fallback_check'
-                AND o.payload->>'messageId' = m.id::text
-   JOIN delivery_attempts a ON a.workspace_id = m.workspace_id AND a.id = (o.payload->>'attemptId')::uuid
-   WHERE m.status = 'sent' AND a.provider_message_id = m.external_id
+   FROM outbox o
+   JOIN messages m ON m.workspace_id = o.workspace_id AND m.id = (o.payload->>'messageId')::uuid
+   JOIN delivery_attempts a ON a.workspace_id = o.workspace_id AND a.id = (o.payload->>'attemptId')::uuid
+   WHERE o.job_name = 'message.fallback_check' AND o.published_at IS NOT NULL
+     AND (o.payload->>'dueAt')::timestamptz < now() - older_than
+     AND m.status = 'sent' AND a.provider_message_id = m.external_id
      AND a.identity_id IS NOT DISTINCT FROM m.identity_id
      AND a.receipt_status IS DISTINCT FROM 'delivered' AND a.receipt_status IS DISTINCT FROM 'read'
-     AND o.published_at IS NOT NULL AND (o.payload->>'dueAt')::timestamptz < now() - older_than
    ORDER BY o.created_at LIMIT max_rows`;
 
 function stalledFunction(branches: string[]): string {
@@ -63,8 +64,7 @@ export class Fallback1764500000000 implements MigrationInterface {
       END $$`);
 
     await q.query(`
-      CREATE INDEX outbox_fallback_check_idx ON outbox (workspace_id, ((payload->>'messageId')))
-      WHERE job_name = 'message.fallback_check'`);
+      CREATE INDEX outbox_fallback_check_idx ON outbox (created_at) WHERE job_name = 'message.fallback_check'`);
     await q.query(stalledFunction([SENDS, EVENTS, FALLBACK_CHECKS]));
   }
 

@@ -159,6 +159,25 @@ describe('FallbackService (hops and the delivery deadline)', () => {
     expect(await jobsOf(message.id, 'message.send')).toHaveLength(1);
   });
 
+  it('a check lost by Redis is found by the relay while its hop is current and undelivered, and not after', async () => {
+    const message = await replyWithFallback();
+    await delivery.send(workspaceId, message.id, job());
+    const stalled = async (): Promise<string[]> =>
+      (await owner.query(`SELECT payload->>'messageId' AS id FROM ferry_outbox_stalled(interval '0 seconds', 1000) WHERE job_name = 'message.fallback_check'`)).rows.map(
+        (r) => r.id,
+      );
+    // Published (the outbox marks it after commit), its deadline a minute ahead: not stalled yet.
+    await owner.query(`UPDATE outbox SET published_at = now() WHERE job_name = 'message.fallback_check' AND payload->>'messageId' = $1`, [message.id]);
+    expect(await stalled()).not.toContain(message.id);
+    await owner.query(
+      `UPDATE outbox SET payload = jsonb_set(payload, '{dueAt}', to_jsonb((now() - interval '1 second')::text)) WHERE job_name = 'message.fallback_check' AND payload->>'messageId' = $1`,
+      [message.id],
+    );
+    expect(await stalled()).toContain(message.id);
+    await owner.query(`UPDATE delivery_attempts SET receipt_status = 'delivered' WHERE message_id = $1`, [message.id]);
+    expect(await stalled()).not.toContain(message.id);
+  });
+
   it('a delivered receipt stored but still in the status backlog: the check does not hop', async () => {
     const message = await replyWithFallback();
     await delivery.send(workspaceId, message.id, job());
