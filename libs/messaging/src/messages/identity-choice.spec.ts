@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseIdentity, type CandidateIdentity } from './identity-choice.js';
+import { chooseIdentity, type CandidateIdentity, policyFallback } from './identity-choice.js';
 
 const at = (iso: string) => new Date(iso);
 const identity = (id: string, createdAt: string, lastInboundAt: string | null = null): CandidateIdentity => ({
@@ -49,5 +49,25 @@ describe('chooseIdentity', () => {
     expect(() => chooseIdentity([wechat, sms], 'wechat', ['stranger'])).toThrow(invalid);
     expect(() => chooseIdentity([wechat, sms], 'wechat', ['sms', 'sms'])).toThrow(invalid);
     expect(() => chooseIdentity([wechat, sms], 'wechat', ['wechat'])).toThrow(invalid);
+  });
+});
+
+describe('policyFallback: the route the workspace policy gives a reply without fallback', () => {
+  const on = (channel: string, id: string, createdAt: string, lastInboundAt: string | null = null) => ({ ...identity(id, createdAt, lastInboundAt), channel });
+  const wa = on('whatsapp', 'wa', '2025-01-01T00:00:00Z', '2025-03-01T10:00:00Z');
+  const smsOld = on('sms', 'sms-old', '2025-01-01T00:00:00Z', '2025-02-01T10:00:00Z');
+  const smsNew = on('sms', 'sms-new', '2025-02-01T00:00:00Z', '2025-03-05T10:00:00Z');
+  const mail = on('email', 'mail', '2025-04-01T00:00:00Z');
+  const all = [wa, smsOld, smsNew, mail];
+
+  it.each([
+    { name: 'channels in the policy order, the best identity of each', first: 'wa', channels: ['email', 'sms'], route: ['mail', 'sms-new'] },
+    { name: 'the identity sent on first is left out', first: 'sms-new', channels: ['sms', 'whatsapp'], route: ['sms-old', 'wa'] },
+    { name: 'channels the contact has no identity on are skipped', first: 'wa', channels: ['wechat', 'line', 'email'], route: ['mail'] },
+    { name: 'the first identity alone on its channel', first: 'wa', channels: ['whatsapp'], route: [] },
+    { name: 'an empty policy: no fallback', first: 'wa', channels: [], route: [] },
+    { name: 'a channel listed twice counts once', first: 'wa', channels: ['email', 'email'], route: ['mail'] },
+  ])('$name', ({ first, channels, route }) => {
+    expect(policyFallback(all, first, channels)).toEqual(route);
   });
 });
