@@ -29,7 +29,7 @@ import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { type InboxCredentials, InboxesService } from '../inboxes/inboxes.service.js';
 import { type AdapterLookup, CHANNEL_ADAPTERS } from './channel-adapters.js';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository.js';
-import { FallbackService } from './fallback.service.js';
+import { FallbackService, type IdentityWindow } from './fallback.service.js';
 import { nextStep, type OutcomePlan, planOutcome } from './delivery-rules.js';
 import { type OutboundRow, OutboundMessagesRepository } from './outbound-messages.repository.js';
 import { emailThreading, outboundRequest } from './outbound-request.js';
@@ -111,7 +111,7 @@ export class DeliveryService {
     }
     if (step.kind === 'wait') return step;
     const target = await this.target(tx, message);
-    const unreachable = 'failure' in target ? target.failure : await this.fallback.unreachableNow(tx, message);
+    const unreachable = 'failure' in target ? target.failure : await this.fallback.unreachableNow(tx, message, target.identity);
     if ('failure' in target || unreachable) {
       await this.fallback.leave(tx, message, null, 'unreachable', unreachable ?? { code: 'delivery.no_identity', reason: 'No identity to send to' });
       return { kind: 'done' };
@@ -143,7 +143,7 @@ export class DeliveryService {
   private async target(
     tx: TenantTx,
     message: OutboundRow,
-  ): Promise<{ inbox: InboxCredentials; identity: { id: string; externalId: string } } | { failure: { code: string; reason: string } }> {
+  ): Promise<{ inbox: InboxCredentials; identity: IdentityWindow & { externalId: string } } | { failure: { code: string; reason: string } }> {
     if (!message.inboxId || !message.identityId) {
       return { failure: { code: 'delivery.no_identity', reason: 'The contact identity this message was addressed to no longer exists' } };
     }

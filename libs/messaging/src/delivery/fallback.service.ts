@@ -19,7 +19,7 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type FerryConfig } from '#config';
-import { type Channel, deadlineDecision, DomainError, type FallbackReason, isUuid, routeAhead, startsDeadline, uuidv7 } from '#domain';
+import { assessReachability, type Channel, deadlineDecision, hasSendQuota, DomainError, type FallbackReason, isUuid, routeAhead, startsDeadline, uuidv7 } from '#domain';
 import { TenantDb, type TenantTx } from '#database';
 import { type JobPayloads, JobDeferred, Outbox } from '#queue';
 import { CLOCK, type Clock } from '../reachability/clock.js';
@@ -27,6 +27,14 @@ import { ReachabilityService } from '../reachability/reachability.service.js';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository.js';
 import { FallbackRepository } from './fallback.repository.js';
 import { type OutboundRow, OutboundMessagesRepository } from './outbound-messages.repository.js';
+
+/** What the send-time check reads of the identity (the row delivery already has). */
+export interface IdentityWindow {
+  id: string;
+  channel: Channel;
+  lastInboundAt: Date | null;
+  unsubscribedAt?: Date | null;
+}
 
 export interface HopFailure {
   code: string;
@@ -50,17 +58,18 @@ export class FallbackService {
   ) {}
 
   /**
-   * Whether the message's current identity can take it now (its own queued row not counted in the
-   * quota), and if not, why: checked by the worker right before the provider call.
+   * Whether the message's current identity can take it now, and if not, why: checked by the worker
+   * right before the provider call, from the identity row it already read; only a channel with a
+   * quota costs a query (the count, this queued message itself not counted).
    */
-  async unreachableNow(tx: TenantTx, message: OutboundRow): Promise<HopFailure | null> {
-    if (!message.identityId) return { code: 'reachability.no_identity', reason: 'The contact identity this message was addressed to no longer exists' };
-    const [identity] = await this.reachability.identities(tx, [message.identityId], message.id);
-    if (!identity) return { code: 'reachability.no_identity', reason: 'The identity or inbox this message was addressed to no longer exists' };
+  async unreachableNow(tx: TenantTx, message: OutboundRow, identity: IdentityWindow): Promise<HopFailure | null> {
+    const reachability = hasSendQuota(identity.channel)
+      ? (await this.reachability.identities(tx, [identity.id], message.id))[0]
+      : { channel: identity.channel, ...assessReachability({ ...identity, sentSinceInbound: 0, replyTokenExpiresAt: null, unsubscribedAt: identity.unsubscribedAt ?? null }, this.clock()) };
+    if (!reachability) return { code: 'reachability.no_identity', reason: 'The identity or inbox this message was addressed to no longer exists' };
     // The template was checked against its own inbox at the API; on a later hop it is plain text.
-    const ok = message.template ? identity.templatesAllowed : identity.canSendFreeForm;
-    if (ok) return null;
-    const code = identity.reason ?? 'reachability.window_closed';
+    if (message.template ? reachability.templatesAllowed : reachability.canSendFreeForm) return null;
+    const code = reachability.reason ?? 'reachability.window_closed';
     return { code, reason: `The ${identity.channel} identity could not take the message when it was to be sent (${code})` };
   }
 

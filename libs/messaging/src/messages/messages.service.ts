@@ -89,7 +89,8 @@ export class MessagesService {
       }
       const identities = await this.identities.listSendable(tx, conversation.contactId);
       const chosen = chooseIdentity(identities, input.via?.identityId, input.fallback ?? []);
-      const choice = input.fallback
+      // A contact with one identity has nothing to fall back to: no policy to read.
+      const choice = input.fallback || identities.length < 2
         ? chosen
         : { ...chosen, fallback: policyFallback(identities, chosen.identity.id, await this.policy.fallbackChannels(tx)) };
       const body = input.template ? await this.templates.renderForSend(tx, choice.identity.inboxId, input.template) : base.body;
