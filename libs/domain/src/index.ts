@@ -5,3 +5,4 @@ export * from './permissions.js';
 export * from './message-status.js';
 export * from './cursor.js';
 export * from './reachability.js';
+export * from './events.js';
