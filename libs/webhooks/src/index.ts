@@ -1,0 +1,2 @@
+export * from './webhooks.module.js';
+export { WebhookFanout } from './webhook-fanout.service.js';
