@@ -1,4 +1,5 @@
 import type { JobsOptions } from 'bullmq';
+import type { EventEnvelope } from '#domain';
 
 /** Queues are separate by kind, so a flood of one never delays another. */
 export const QUEUE_NAMES = ['inbound', 'outbound', 'status', 'events'] as const;
@@ -16,6 +17,8 @@ export interface JobPayloads {
   'inbound.process': { workspaceId: string; eventId: string };
   /** Apply a stored delivery receipt to its message (status only moves forward). */
   'status.apply': { workspaceId: string; eventId: string };
+  /** Fan one committed event out to integrator webhooks and to the live (socket.io) stream. */
+  'event.dispatch': { workspaceId: string; event: EventEnvelope };
 }
 export type JobName = keyof JobPayloads;
 
@@ -38,6 +41,11 @@ export const JOBS: { [N in JobName]: JobDefinition } = {
   'status.apply': {
     queue: 'status',
     options: { attempts: 12, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  },
+  // Fan-out only writes delivery rows and publishes to Redis: quick, idempotent, retried if Redis or Postgres blinks.
+  'event.dispatch': {
+    queue: 'events',
+    options: { attempts: 10, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   },
 };
 
