@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CONVERSATION_PROVIDERS } from './conversations/conversations.providers.js';
+import { EVENT_PROVIDERS } from './events/events.providers.js';
 import { HOOK_PROVIDERS } from './hooks/hooks.providers.js';
 import { INBOX_PROVIDERS } from './inboxes/inboxes.providers.js';
 import { REACHABILITY_PROVIDERS } from './reachability/reachability.providers.js';
@@ -13,6 +14,7 @@ const PROVIDERS = [
   ...HOOK_PROVIDERS,
   ...REACHABILITY_PROVIDERS,
   ...TEMPLATE_PROVIDERS,
+  ...EVENT_PROVIDERS,
 ];
 
 /** The inbox domain: inboxes, contacts, conversations, messages, and the workspace's settings. */

@@ -23,6 +23,7 @@ import { TenantDb, type TenantTx } from '#database';
 import type { ChannelConfigs, OutboundMessage, SendOutcome } from '#channels';
 import { type JobContext, JobDeferred, JobRetryable } from '#queue';
 import { IdentitiesRepository } from '../contacts/identities.repository.js';
+import { EventWriter } from '../events/event-writer.js';
 import { type InboxCredentials, InboxesService } from '../inboxes/inboxes.service.js';
 import { type AdapterLookup, CHANNEL_ADAPTERS } from './channel-adapters.js';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository.js';
@@ -54,6 +55,7 @@ export class DeliveryService {
     private readonly order: SendOrder,
     @Inject(CHANNEL_ADAPTERS) private readonly adapters: AdapterLookup,
     @Inject(CONFIG) private readonly config: FerryConfig,
+    private readonly events: EventWriter,
   ) {}
 
   /**
@@ -88,6 +90,7 @@ export class DeliveryService {
     if (message && receipted) {
       await this.messages.markSent(tx, message.id, receipted, true);
       await this.attempts.settleOpen(tx, message.id, 'sent', receipted);
+      await this.events.message(tx, 'message.updated', message.id);
       return { kind: 'done' };
     }
     const step = nextStep({
@@ -159,6 +162,7 @@ export class DeliveryService {
       );
     }
     await this.messages.markFailed(tx, message.id, failure.code, failure.reason);
+    await this.events.message(tx, 'message.updated', message.id);
   }
 
   /** The provider call. An adapter that throws is a transient failure, in doubt (it may have sent). */
@@ -194,6 +198,7 @@ export class DeliveryService {
     } else if (plan.message?.kind === 'failed') {
       await this.messages.markFailed(tx, message.id, plan.message.errorCode, plan.message.errorReason);
     }
+    if (plan.message) await this.events.message(tx, 'message.updated', message.id);
     return plan;
   }
 }

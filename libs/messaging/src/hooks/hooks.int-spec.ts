@@ -12,6 +12,7 @@ import { ContactsRepository } from '../contacts/contacts.repository.js';
 import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import { InboundService } from '../conversations/inbound.service.js';
+import { EventWriter } from '../events/event-writer.js';
 import type { AdapterLookup } from '../delivery/channel-adapters.js';
 import { CredentialCipher } from '../inboxes/credential-cipher.js';
 import { InboxesRepository } from '../inboxes/inboxes.repository.js';
@@ -98,12 +99,14 @@ describe('provider hooks pipeline', () => {
     const inboxesRepository = new InboxesRepository();
     const identities = new IdentitiesRepository();
     const events = new InboundEventsRepository();
-    inboxes = new InboxesService(db, inboxesRepository, new CredentialCipher(config.auth.appSecret), config);
+    const outbox = new Outbox(queues, dataSource);
+    const writer = new EventWriter(outbox, new MessagesRepository(), new ConversationsRepository(), new ContactsRepository(), identities);
+    inboxes = new InboxesService(db, inboxesRepository, new CredentialCipher(config.auth.appSecret), config, writer);
     const routes = new InboxRoutes(dataSource);
     hooks = new HookService(db, routes, inboxes, events, new Outbox(queues, dataSource), (() => fakeAdapter) as unknown as AdapterLookup);
-    const inbound = new InboundService(db, inboxesRepository, new ContactsRepository(), identities, new ConversationsRepository(), new MessagesRepository());
+    const inbound = new InboundService(db, inboxesRepository, new ContactsRepository(), identities, new ConversationsRepository(), new MessagesRepository(), writer);
     inboundEvents = new InboundEventsService(db, events, inboxesRepository, identities, inbound);
-    statuses = new StatusService(db, events, new ReceiptsRepository());
+    statuses = new StatusService(db, events, new ReceiptsRepository(), writer);
     mailDrop = new MailDropService(routes, hooks);
     tenant = await seedTenant(config, 'Hooks');
     for (const channel of ['whatsapp', 'email', 'line', 'telegram', 'wechat'] as const) {

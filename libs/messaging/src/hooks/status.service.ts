@@ -3,6 +3,7 @@ import type { StatusEvent } from '#channels';
 import { canTransition, isUuid } from '#domain';
 import { TenantDb, type TenantTx } from '#database';
 import { JobRetryable } from '#queue';
+import { EventWriter } from '../events/event-writer.js';
 import { InboundEventsRepository } from './inbound-events.repository.js';
 import { type ReceiptTarget, ReceiptsRepository } from './receipts.repository.js';
 import { failureText, MalformedStoredEvent, readStoredEvent } from './stored-event.js';
@@ -28,6 +29,7 @@ export class StatusService {
     private readonly db: TenantDb,
     private readonly events: InboundEventsRepository,
     private readonly receipts: ReceiptsRepository,
+    private readonly messageEvents: EventWriter,
   ) {}
 
   /** Throws JobRetryable while the receipt's message is not found; idempotent. */
@@ -60,6 +62,7 @@ export class StatusService {
     const moved = canTransition(message.status, event.status);
     if (moved) {
       await this.receipts.setStatus(tx, message.id, event.status, event.status === 'failed' ? failureOf(event) : undefined);
+      await this.messageEvents.message(tx, 'message.updated', message.id);
     }
     const attempt = await this.receipts.lockAttemptForReceipt(tx, message.id, event.providerMessageId);
     let recorded = false;

@@ -4,6 +4,7 @@ import { type DeliveryAttemptEntity, TenantDb, type TenantTx } from '#database';
 import { Outbox } from '#queue';
 import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
+import { EventWriter } from '../events/event-writer.js';
 import { ReachabilityService } from '../reachability/reachability.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
 import { chooseIdentity } from './identity-choice.js';
@@ -26,6 +27,7 @@ export class MessagesService {
     private readonly outbox: Outbox,
     private readonly reachability: ReachabilityService,
     private readonly templates: TemplatesService,
+    private readonly events: EventWriter,
   ) {}
 
   async list(
@@ -82,6 +84,7 @@ export class MessagesService {
           fallback: [],
         });
         await this.conversations.touchActivity(tx, conversationId);
+        await this.events.message(tx, 'message.created', note);
         return note;
       }
       const identities = await this.identities.listSendable(tx, conversation.contactId);
@@ -104,6 +107,7 @@ export class MessagesService {
       });
       await this.outbox.write(tx, 'message.send', { workspaceId, messageId: message.id });
       await this.conversations.touchActivity(tx, conversationId);
+      await this.events.message(tx, 'message.created', message);
       return message;
     });
   }
