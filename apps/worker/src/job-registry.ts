@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { DeliveryService, InboundEventsService, StatusService } from '#messaging';
+import { DeliveryService, InboundEventsService, LivePublisher, StatusService } from '#messaging';
+import { WebhookFanout } from '#webhooks';
 import type { JobHandlers, QueueName } from '#queue';
 
 /*
@@ -9,17 +10,25 @@ import type { JobHandlers, QueueName } from '#queue';
  * has a handler (assertHandlers) and refuses to start otherwise. Each consumed queue gets its own
  * BullMQ Worker (consumers.ts), so a flood on one never delays another.
  */
-export const CONSUMED_QUEUES: readonly QueueName[] = ['outbound', 'inbound', 'status'];
+export const CONSUMED_QUEUES: readonly QueueName[] = ['outbound', 'inbound', 'status', 'events'];
 
 /** The handlers, bound to the services of `app` (resolved now, so a missing provider fails the boot). */
 export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandlers {
   const delivery = app.get(DeliveryService);
   const inbound = app.get(InboundEventsService);
   const statuses = app.get(StatusService);
+  const webhookFanout = app.get(WebhookFanout);
+  const live = app.get(LivePublisher);
   return {
     'message.send': (payload, job) => delivery.send(payload.workspaceId, payload.messageId, job),
     'inbound.process': async (payload) => void (await inbound.process(payload.workspaceId, payload.eventId)),
     'status.apply': async (payload) => void (await statuses.apply(payload.workspaceId, payload.eventId)),
+    // Webhook deliveries first (idempotent per endpoint and event), the live publish last: a retry after
+    // a failed fan-out never shows an agent the same event twice.
+    'event.dispatch': async ({ event }) => {
+      await webhookFanout.fanOut(event);
+      await live.publish(event);
+    },
   };
 }
 

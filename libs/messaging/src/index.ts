@@ -29,3 +29,5 @@ export { TemplatesService, type CreateTemplateInput, type TemplateView, type Upd
 export { TemplateSyncService, type TemplateSyncResult } from './templates/template-sync.service.js';
 export { EventWriter } from './events/event-writer.js';
 export type * from './events/event-data.js';
+export { LivePublisher } from './events/live-publisher.js';
+export { liveChannelKey, liveRoomsFor, workspaceRoom } from './events/live-channel.js';
