@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { DeliveryService, InboundEventsService, LivePublisher, StatusService } from '#messaging';
-import { WebhookFanout } from '#webhooks';
+import { WebhookDeliveryService, WebhookFanout } from '#webhooks';
 import type { JobHandlers, QueueName } from '#queue';
 
 /*
@@ -10,7 +10,7 @@ import type { JobHandlers, QueueName } from '#queue';
  * has a handler (assertHandlers) and refuses to start otherwise. Each consumed queue gets its own
  * BullMQ Worker (consumers.ts), so a flood on one never delays another.
  */
-export const CONSUMED_QUEUES: readonly QueueName[] = ['outbound', 'inbound', 'status', 'events'];
+export const CONSUMED_QUEUES: readonly QueueName[] = ['outbound', 'inbound', 'status', 'events', 'webhooks'];
 
 /** The handlers, bound to the services of `app` (resolved now, so a missing provider fails the boot). */
 export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandlers {
@@ -19,6 +19,7 @@ export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandl
   const statuses = app.get(StatusService);
   const webhookFanout = app.get(WebhookFanout);
   const live = app.get(LivePublisher);
+  const webhooks = app.get(WebhookDeliveryService);
   return {
     'message.send': (payload, job) => delivery.send(payload.workspaceId, payload.messageId, job),
     'inbound.process': async (payload) => void (await inbound.process(payload.workspaceId, payload.eventId)),
@@ -29,6 +30,7 @@ export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandl
       await webhookFanout.fanOut(event);
       await live.publish(event);
     },
+    'webhook.deliver': (payload) => webhooks.deliver(payload.workspaceId, payload.deliveryId),
   };
 }
 
