@@ -197,7 +197,7 @@ export class WorkerProcess {
 }
 
 /** `--import` argument that registers the TypeScript source hooks in the child. */
-function registerHooks(): string {
+export function registerHooks(): string {
   const code = `import { register } from 'node:module'; register(${JSON.stringify(SOURCE_LOADER)});`;
   return `data:text/javascript,${encodeURIComponent(code)}`;
 }
