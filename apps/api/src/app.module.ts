@@ -19,6 +19,7 @@ import { SETTINGS_CONTROLLERS } from './settings/settings.routes.js';
 import { CONVERSATION_CONTROLLERS } from './conversations/conversations.routes.js';
 import { HooksController } from './hooks/hooks.controller.js';
 import { WEBHOOK_CONTROLLERS } from './webhooks/webhooks.routes.js';
+import { LiveGateway } from './live/live.gateway.js';
 
 /** The HTTP application: controllers only; every behaviour lives in a lib. */
 @Module({})
@@ -32,6 +33,7 @@ export class AppModule {
         RateLimiter,
         IdempotencyStore,
         Metrics,
+        LiveGateway,
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_GUARD, useClass: AuthGuard },
