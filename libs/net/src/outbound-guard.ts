@@ -1,7 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { addressProblem, hostnameProblem, type UrlPolicy, urlProblem } from './address-policy.js';
 
 /** Resolves a host name to every address it has (dns.lookup by default; tests inject their own). */
@@ -42,10 +42,20 @@ export class OutboundGuard {
 
   constructor(private readonly options: OutboundGuardOptions) {
     this.resolve = options.resolve ?? systemResolve;
-    this.dispatcher = new Agent({
-      connections: options.connections ?? 64,
-      connect: { lookup: (hostname: string, lookupOptions: { all?: boolean }, callback: LookupCallback) => this.lookup(hostname, lookupOptions, callback) },
-    });
+    const connector = buildConnector({
+      lookup: (hostname: string, lookupOptions: { all?: boolean }, callback: LookupCallback) => this.lookup(hostname, lookupOptions, callback),
+    } as buildConnector.BuildOptions);
+    // An address literal never reaches the lookup (the socket needs no name resolved): judged here.
+    const connect: buildConnector.connector = (connectOptions, callback) => {
+      const host = connectOptions.hostname.replace(/^\[|\]$/g, '');
+      const problem = !options.allowPrivateUrls && isIP(host) ? addressProblem(host) : null;
+      if (problem) {
+        callback(new RefusedAddressError(host, host, problem), null);
+        return;
+      }
+      connector(connectOptions, callback);
+    };
+    this.dispatcher = new Agent({ connections: options.connections ?? 64, connect });
   }
 
   get allowPrivateUrls(): boolean {
