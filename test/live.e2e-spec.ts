@@ -115,7 +115,7 @@ describe('live updates: socket.io on two API processes, events from the worker',
       message: { externalId: `m-${uuidv7()}`, body: 'Is the ferry running today?' },
     });
     expect(inbound.status).toBeLessThan(300);
-    const conversationId = (inbound.body as { conversation: { id: string } }).conversation.id;
+    const conversationId = (inbound.body as unknown as { conversation: { id: string } }).conversation.id;
 
     // An agent's reply: the worker delivers it to the integrator and marks it sent in its own transaction.
     const reply = await call(apiA, 'POST', `/v1/conversations/${conversationId}/messages`, tenant.apiKey, { type: 'text', body: 'Yes, every hour.' });
