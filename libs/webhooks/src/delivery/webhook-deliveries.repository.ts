@@ -121,9 +121,9 @@ export class WebhookDeliveriesRepository {
    */
   async claim(tx: TenantTx, id: string): Promise<DeliveryRow | null> {
     const rows: Raw[] = await tx.manager.query(
-      `UPDATE webhook_deliveries SET claimed_until = now() + make_interval(secs => $3)
+      `WITH changed AS (UPDATE webhook_deliveries SET claimed_until = now() + make_interval(secs => $3)
        WHERE workspace_id = $1 AND id = $2 AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())
-       RETURNING *`,
+       RETURNING *) SELECT * FROM changed`,
       [tx.workspaceId, id, CLAIM_SECONDS],
     );
     return rows[0] ? toRow(rows[0]) : null;

@@ -46,7 +46,10 @@ const toRow = (r: Raw): EndpointRow => ({
   updatedAt: r.updated_at,
 });
 
-/** Queries of webhook_endpoints; every one filters by the transaction's workspace. */
+/**
+ * Queries of webhook_endpoints; every one filters by the transaction's workspace. An UPDATE or DELETE
+ * ... RETURNING is wrapped in a CTE: bare, TypeORM answers it as [rows, count].
+ */
 @Injectable()
 export class WebhookEndpointsRepository {
   async insert(tx: TenantTx, row: { id: string; url: string; events: string[]; secretSealed: string }): Promise<EndpointRow> {
@@ -81,14 +84,14 @@ export class WebhookEndpointsRepository {
 
   async update(tx: TenantTx, id: string, change: { url?: string; events?: string[]; enabled?: boolean }): Promise<EndpointRow | null> {
     const rows: Raw[] = await tx.manager.query(
-      `UPDATE webhook_endpoints SET
+      `WITH changed AS (UPDATE webhook_endpoints SET
          url = coalesce($3, url),
          events = coalesce($4, events),
          disabled_at = CASE WHEN $5::boolean IS NULL THEN disabled_at WHEN $5 THEN NULL ELSE coalesce(disabled_at, now()) END,
          disabled_reason = CASE WHEN $5::boolean IS NULL THEN disabled_reason WHEN $5 THEN NULL ELSE coalesce(disabled_reason, 'disabled by a member') END,
          failing_since = CASE WHEN $5::boolean THEN NULL ELSE failing_since END,
          updated_at = now()
-       WHERE workspace_id = $1 AND id = $2 RETURNING *`,
+       WHERE workspace_id = $1 AND id = $2 RETURNING *) SELECT * FROM changed`,
       [tx.workspaceId, id, change.url ?? null, change.events ?? null, change.enabled ?? null],
     );
     return rows[0] ? toRow(rows[0]) : null;
@@ -96,15 +99,15 @@ export class WebhookEndpointsRepository {
 
   async rotateSecret(tx: TenantTx, id: string, secretSealed: string, previousSealed: string, previousExpiresAt: Date): Promise<EndpointRow | null> {
     const rows: Raw[] = await tx.manager.query(
-      `UPDATE webhook_endpoints SET secret_sealed = $3, previous_secret_sealed = $4, previous_secret_expires_at = $5, updated_at = now()
-       WHERE workspace_id = $1 AND id = $2 RETURNING *`,
+      `WITH changed AS (UPDATE webhook_endpoints SET secret_sealed = $3, previous_secret_sealed = $4, previous_secret_expires_at = $5, updated_at = now()
+       WHERE workspace_id = $1 AND id = $2 RETURNING *) SELECT * FROM changed`,
       [tx.workspaceId, id, secretSealed, previousSealed, previousExpiresAt],
     );
     return rows[0] ? toRow(rows[0]) : null;
   }
 
   async remove(tx: TenantTx, id: string): Promise<boolean> {
-    const rows: unknown[] = await tx.manager.query(`DELETE FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2 RETURNING id`, [tx.workspaceId, id]);
+    const rows: unknown[] = await tx.manager.query(`WITH changed AS (DELETE FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2 RETURNING id) SELECT * FROM changed`, [tx.workspaceId, id]);
     return rows.length > 0;
   }
 
@@ -116,7 +119,7 @@ export class WebhookEndpointsRepository {
   /** Starts (or continues) a failing streak; answers when it started. */
   async markFailing(tx: TenantTx, id: string, at: Date): Promise<Date | null> {
     const rows: Array<{ failing_since: Date }> = await tx.manager.query(
-      `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $3) WHERE workspace_id = $1 AND id = $2 RETURNING failing_since`,
+      `WITH changed AS (UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $3) WHERE workspace_id = $1 AND id = $2 RETURNING failing_since) SELECT * FROM changed`,
       [tx.workspaceId, id, at],
     );
     return rows[0]?.failing_since ?? null;
