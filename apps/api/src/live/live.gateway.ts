@@ -12,6 +12,8 @@ import { createRedis } from '#queue';
 
 /** The path of the live stream on the API's own port (API.md). */
 export const LIVE_PATH = '/socket.io';
+/** How long shutdown waits for the clients to take their disconnect before closing the rest. */
+const SHUTDOWN_FLUSH_MS = 1000;
 
 /**
  * The dashboard's live stream: socket.io attached to the API's HTTP server. A client connects with
@@ -66,7 +68,12 @@ export class LiveGateway implements OnApplicationBootstrap, BeforeApplicationShu
     this.io = undefined;
     for (const timer of this.expiries) clearTimeout(timer);
     this.expiries.clear();
-    io.disconnectSockets(true);
+    // This instance's sockets only: through the Redis adapter a plain disconnectSockets() would end
+    // the sockets of every API instance, and a rolling restart would drop every agent at once.
+    io.local.disconnectSockets(true);
+    // The disconnect packets flush before the engine closes what is left (it discards unsent data).
+    const deadline = Date.now() + SHUTDOWN_FLUSH_MS;
+    while (io.engine.clientsCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     // Not io.close(): it would close the HTTP server under Nest, which closes it itself.
     await io.of('/').adapter.close();
     io.engine.close();
