@@ -34,7 +34,7 @@ export class ApiChannelAdapter implements ChannelAdapter<ApiChannelConfig> {
     const timestamp = Math.floor(context.now().getTime() / 1000);
     const headers: Record<string, string> = { 'content-type': 'application/json', 'webhook-id': message.messageId, 'webhook-timestamp': String(timestamp) };
     if (config.webhookSecret) headers['webhook-signature'] = standardWebhookSignature(config.webhookSecret, message.messageId, timestamp, body);
-    const result = await callProvider(config.webhookUrl, { headers, body, timeoutMs: context.timeoutMs, requestIdHeaders: ['x-request-id'] });
+    const result = await callProvider(config.webhookUrl, { headers, body, timeoutMs: context.timeoutMs, requestIdHeaders: ['x-request-id'], guard: context.guard });
     if (!result.ok) return result.failure;
     const { response } = result;
     if (response.status < 200 || response.status >= 300) return httpFailure(response, undefined, `api.http_${response.status}`);

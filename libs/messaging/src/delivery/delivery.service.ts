@@ -22,6 +22,7 @@ import { type Channel, DomainError, isUuid, uuidv7 } from '#domain';
 import { TenantDb, type TenantTx } from '#database';
 import type { ChannelConfigs, OutboundMessage, SendOutcome } from '#channels';
 import { type JobContext, JobDeferred, JobRetryable } from '#queue';
+import { OutboundGuard } from '#net';
 import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { EventWriter } from '../events/event-writer.js';
 import { type InboxCredentials, InboxesService } from '../inboxes/inboxes.service.js';
@@ -56,6 +57,7 @@ export class DeliveryService {
     @Inject(CHANNEL_ADAPTERS) private readonly adapters: AdapterLookup,
     @Inject(CONFIG) private readonly config: FerryConfig,
     private readonly events: EventWriter,
+    private readonly guard: OutboundGuard,
   ) {}
 
   /**
@@ -177,7 +179,7 @@ export class DeliveryService {
   }
 
   private sendVia<C extends Channel>(channel: C, config: ChannelConfigs[C], request: OutboundMessage): Promise<SendOutcome> {
-    return this.adapters(channel).send(request, config, { tokens: this.tokens, timeoutMs: this.config.delivery.timeoutMs, now: () => new Date() });
+    return this.adapters(channel).send(request, config, { tokens: this.tokens, timeoutMs: this.config.delivery.timeoutMs, now: () => new Date(), guard: this.guard });
   }
 
   private async settle(
