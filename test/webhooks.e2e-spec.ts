@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type EventEnvelope, type EventType, uuidv7 } from '#domain';
+import { Outbox } from '#queue';
 import { ApiHarness, seedTenant, type SeededTenant, startWorker } from '#testing';
 import { RETRY_SCHEDULE_MS, WebhookFanout } from '#webhooks';
 
@@ -258,6 +259,48 @@ describe('integrator webhooks end to end', () => {
     expect((await call('POST', `/v1/webhook-deliveries/${delivery!.id}/replay`)).body.code).toBe('webhook_endpoint.disabled');
     const enabled = await call('PATCH', `/v1/webhook-endpoints/${ep.id}`, { enabled: true });
     expect(enabled.body).toMatchObject({ enabled: true, disabledAt: null, disabledReason: null });
+  });
+
+  it('disables an endpoint that has failed without a success for 5 days (compressed), saying so', async () => {
+    const ep = await endpoint(status(502, 'bad gateway'));
+    // Its failing streak began 5 compressed days (21.6 s) ago: the next failure ends it.
+    await owner.query(`UPDATE webhook_endpoints SET failing_since = now() - interval '30 seconds' WHERE id = $1`, [ep.id]);
+    await emit();
+    await vi.waitFor(async () => expect((await call('GET', `/v1/webhook-endpoints/${ep.id}`)).body.enabled).toBe(false), WAIT);
+    const shown = (await call('GET', `/v1/webhook-endpoints/${ep.id}`)).body;
+    expect(shown.disabledReason).toContain('5 days');
+    expect((await deliveries(ep.id))[0]).toMatchObject({ status: 'failed', attemptCount: 1 });
+  });
+
+  it('a success ends the failing streak: an endpoint that recovers is not disabled later', async () => {
+    const ep = await endpoint(status(200));
+    await owner.query(`UPDATE webhook_endpoints SET failing_since = now() - interval '30 seconds' WHERE id = $1`, [ep.id]);
+    await emit();
+    await vi.waitFor(async () => expect((await deliveries(ep.id))[0]?.status).toBe('succeeded'), WAIT);
+    const { rows } = await owner.query(`SELECT failing_since FROM webhook_endpoints WHERE id = $1`, [ep.id]);
+    expect(rows[0].failing_since).toBeNull();
+  });
+
+  it('revives a delivery whose job was lost (Postgres is the record of intent)', async () => {
+    const ep = await endpoint(status(200));
+    const deliveryId = uuidv7();
+    const eventId = uuidv7();
+    const body = JSON.stringify({ id: eventId, type: 'contact.created', createdAt: new Date().toISOString(), workspaceId: tenant.workspaceId, data: {} });
+    // A delivery pending for 10 minutes whose published job never reached (or vanished from) Redis.
+    await owner.query(
+      `INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_id, event_type, body, status, next_attempt_at, created_at)
+       VALUES ($1, $2, $3, $4, 'contact.created', $5, 'pending', now() - interval '10 minutes', now() - interval '10 minutes')`,
+      [deliveryId, tenant.workspaceId, ep.id, eventId, body],
+    );
+    await owner.query(
+      `INSERT INTO outbox (id, workspace_id, job_name, payload, published_at, created_at)
+       VALUES ($1, $2, 'webhook.deliver', $3, now() - interval '10 minutes', now() - interval '10 minutes')`,
+      [uuidv7(), tenant.workspaceId, JSON.stringify({ workspaceId: tenant.workspaceId, deliveryId })],
+    );
+    expect(await worker.get(Outbox).recoverStalled(60_000)).toBeGreaterThanOrEqual(1);
+    await vi.waitFor(() => expect(receiver.at(ep.path)).toHaveLength(1), WAIT);
+    expect(receiver.at(ep.path)[0]!.headers['webhook-id']).toBe(eventId);
+    await vi.waitFor(async () => expect((await deliveries(ep.id))[0]?.status).toBe('succeeded'), WAIT);
   });
 
   it('replays a delivery with the same webhook-id', async () => {
