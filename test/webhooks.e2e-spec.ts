@@ -367,8 +367,15 @@ describe('integrator webhooks end to end', () => {
     await worker.get(WebhookFanout).fanOut(event);
     await vi.waitFor(() => expect(receiver.at(ep.path)).toHaveLength(1), WAIT);
     await sleep(300);
+    const [delivery] = await deliveries(ep.id);
     expect(await deliveries(ep.id)).toHaveLength(1);
     expect(receiver.at(ep.path)).toHaveLength(1);
+    // Its job went through the outbox (written with the delivery row, marked published after commit).
+    await vi.waitFor(async () => {
+      const { rows } = await owner.query(`SELECT published_at FROM outbox WHERE job_name = 'webhook.deliver' AND payload->>'deliveryId' = $1`, [delivery!.id]);
+      expect(rows).toHaveLength(1);
+      expect(rows[0].published_at).not.toBeNull();
+    }, WAIT);
   });
 
   describe('bad input answers problem+json and writes nothing', () => {

@@ -32,7 +32,7 @@ export class WebhookFanout {
         { id: event.id, type: event.type, body },
         this.clock(),
       );
-      for (const deliveryId of written) await this.outbox.write(tx, 'webhook.deliver', { workspaceId: event.workspaceId, deliveryId });
+      await this.outbox.writeMany(tx, 'webhook.deliver', written.map((deliveryId) => ({ workspaceId: event.workspaceId, deliveryId })));
     });
   }
 }
