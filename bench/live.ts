@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,7 @@ const RESULTS = `${ROOT}bench/results`;
 const DATABASE = 'ferry_bench_live';
 const REDIS_PREFIX = 'ferry-bench-live';
 const CLIENTS = 200;
+const FEW = 10;
 const SENDERS = 50;
 const LIGHT: Pace = { kind: 'rate', perSecond: 20, count: 200 };
 const BURST: Pace = { kind: 'clients', clients: 32, count: 2000 };
@@ -44,7 +45,11 @@ interface Row {
   p50Ms: number | null;
   p99Ms: number | null;
   maxMs: number | null;
+  /** Where the time goes: hook accepted -> event committed (inbound job), committed -> at the client (fan-out). */
+  toCommitP50Ms: number | null;
+  toClientP50Ms: number | null;
   eventsPerSecond: number;
+  cpuSeconds: Record<string, number>;
 }
 
 async function main(): Promise<void> {
@@ -67,6 +72,7 @@ async function main(): Promise<void> {
   const config = loadConfig(env);
   const children: Running[] = [];
   const sockets: Socket[] = [];
+  let baseline: { p50Ms: number | null; p99Ms: number | null } | undefined;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const owner = new pg.Client({ connectionString: config.database.url, application_name: 'ferry-bench-live' });
   try {
@@ -96,14 +102,17 @@ async function main(): Promise<void> {
       config.auth.accessTokenTtlSeconds,
       Math.floor(Date.now() / 1000),
     );
-    // arrivals[client] : wamid -> arrival times (a second arrival is a duplicate)
+    // arrivals[client] : wamid -> arrival times (a second arrival is a duplicate); committed: wamid -> event.createdAt
     const arrivals: Array<Map<string, number[]>> = [];
+    const committed = new Map<string, number>();
     for (let i = 0; i < CLIENTS; i++) {
       const socket = io(apiUrl, { transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true });
       const seen = new Map<string, number[]>();
       socket.on('message.created', (event: EventEnvelope) => {
         const key = (event.data as { externalId?: string }).externalId;
-        if (key) seen.set(key, [...(seen.get(key) ?? []), Date.now()]);
+        if (!key) return;
+        seen.set(key, [...(seen.get(key) ?? []), Date.now()]);
+        committed.set(key, Date.parse(event.createdAt));
       });
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', resolve);
@@ -126,13 +135,21 @@ async function main(): Promise<void> {
     };
     const phase = async (name: string, pace: Pace): Promise<Row> => {
       for (const seen of arrivals) seen.clear();
+      const cpu0 = cpuSeconds(children);
       const { sent, failures } = await drive(pace, hook);
       if (failures.length > 0) log(`${failures.length} hooks failed, e.g. ${failures[0]}`);
       const deadline = Date.now() + WAIT_MS;
       const complete = () => arrivals.every((seen) => sent.every(({ key }) => seen.has(key)));
       while (!complete() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
       await new Promise((resolve) => setTimeout(resolve, 500)); // late duplicates
+      const cpu1 = cpuSeconds(children);
       const latencies: number[] = [];
+      const toCommit: number[] = [];
+      const toClient: number[] = [];
+      for (const { key, answeredAt } of sent) {
+        const at = committed.get(key);
+        if (at !== undefined) toCommit.push(at - answeredAt);
+      }
       let missing = 0;
       let duplicates = 0;
       let last = 0;
@@ -145,10 +162,13 @@ async function main(): Promise<void> {
           }
           duplicates += times.length - 1;
           latencies.push(Math.max(0, times[0]! - answeredAt));
+          toClient.push(times[0]! - (committed.get(key) ?? times[0]!));
           last = Math.max(last, times[0]!);
         }
       }
       latencies.sort((a, b) => a - b);
+      toCommit.sort((a, b) => a - b);
+      toClient.sort((a, b) => a - b);
       const first = Math.min(...sent.map((s) => s.sentAt));
       return {
         phase: name,
@@ -159,6 +179,9 @@ async function main(): Promise<void> {
         p50Ms: percentile(latencies, 0.5),
         p99Ms: percentile(latencies, 0.99),
         maxMs: latencies.length ? latencies[latencies.length - 1]! : null,
+        toCommitP50Ms: percentile(toCommit, 0.5),
+        toClientP50Ms: percentile(toClient, 0.5),
+        cpuSeconds: Object.fromEntries(Object.entries(cpu1).map(([name, seconds]) => [name, Number((seconds - (cpu0[name] ?? 0)).toFixed(2))])),
         eventsPerSecond: last > first ? Math.round((latencies.length * 1000) / (last - first)) : 0,
       };
     };
@@ -169,11 +192,17 @@ async function main(): Promise<void> {
       await phase(`light (${LIGHT.kind === 'rate' ? LIGHT.perSecond : 0}/s)`, LIGHT),
       await phase(`burst (${BURST.kind === 'clients' ? BURST.clients : 0} hook clients)`, BURST),
     ];
+    baseline = await redisRoundTrip(config, LIGHT.kind === 'rate' ? LIGHT.perSecond : 20, 200);
+    // The same light load with 10 clients left: what the number of connected clients costs.
+    for (const socket of sockets.splice(FEW)) socket.disconnect();
+    arrivals.splice(FEW);
+    rows.push(await phase(`light (${LIGHT.kind === 'rate' ? LIGHT.perSecond : 0}/s), ${FEW} clients`, LIGHT));
     for (const child of children) if (child.exited) throw new Error(`${child.name} exited (${child.exited}) during the run: see bench/results/live-${child.name}.log`);
     process.stdout.write(`${renderTable(rows)}\n`);
+    process.stdout.write(`Machine baseline, same run: Redis PUBLISH -> subscriber round trip in this driver at 20/s: p50 ${baseline?.p50Ms} ms, p99 ${baseline?.p99Ms} ms\n`);
     writeFileSync(
       `${RESULTS}/live.json`,
-      `${JSON.stringify({ at: new Date().toISOString(), clients: CLIENTS, machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version }, rows }, null, 2)}\n`,
+      `${JSON.stringify({ at: new Date().toISOString(), clients: CLIENTS, machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version }, rows, baseline }, null, 2)}\n`,
     );
     log('wrote bench/results/live.json (logs: bench/results/live-*.log)');
   } finally {
@@ -183,6 +212,52 @@ async function main(): Promise<void> {
     for (const child of children.reverse()) await stop(child);
     await clearRedis(config).catch(() => undefined);
   }
+}
+
+/**
+ * What the machine gives any round trip right now: PUBLISH on one Redis connection to a subscriber on
+ * another, in this process, at `perSecond`. On a loaded machine this alone takes tens of ms.
+ */
+async function redisRoundTrip(config: FerryConfig, perSecond: number, count: number): Promise<{ p50Ms: number | null; p99Ms: number | null }> {
+  const pub = new Redis(config.redis.url);
+  const sub = new Redis(config.redis.url);
+  const channel = `${REDIS_PREFIX}:baseline`;
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  try {
+    await sub.subscribe(channel);
+    sub.on('message', (_channel: string, message: string) => {
+      const at = sentAt.get(message);
+      if (at !== undefined) latencies.push(performance.now() - at);
+    });
+    for (let i = 0; i < count; i++) {
+      sentAt.set(String(i), performance.now());
+      await pub.publish(channel, String(i));
+      await new Promise((resolve) => setTimeout(resolve, 1000 / perSecond));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  } finally {
+    pub.disconnect();
+    sub.disconnect();
+  }
+  latencies.sort((a, b) => a - b);
+  const round = (value: number | null) => (value === null ? null : Math.round(value * 10) / 10);
+  return { p50Ms: round(percentile(latencies, 0.5)), p99Ms: round(percentile(latencies, 0.99)) };
+}
+
+/** CPU seconds of this driver and of each child (/proc; Linux only). */
+function cpuSeconds(children: Running[]): Record<string, number> {
+  const usage = process.cpuUsage();
+  const seconds: Record<string, number> = { driver: (usage.user + usage.system) / 1e6 };
+  for (const child of children) {
+    try {
+      const fields = readFileSync(`/proc/${child.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      seconds[child.name] = (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // not on Linux, or gone
+    }
+  }
+  return seconds;
 }
 
 function percentile(sorted: number[], q: number): number | null {
@@ -219,12 +294,18 @@ async function clearRedis(config: FerryConfig): Promise<void> {
 }
 
 function renderTable(rows: Row[]): string {
-  const header = ['phase', 'hooks', 'deliveries', 'missing', 'duplicates', 'p50 ms', 'p99 ms', 'max ms', 'events/s (all clients)'];
-  const lines = rows.map((row) => [row.phase, row.messages, row.deliveries, row.missing, row.duplicates, row.p50Ms ?? '—', row.p99Ms ?? '—', row.maxMs ?? '—', row.eventsPerSecond].map(String));
+  const header = ['phase', 'hooks', 'deliveries', 'missing', 'dup', 'p50 ms', 'p99 ms', 'max ms', 'to commit p50', 'commit to client p50', 'events/s (all clients)', 'CPU s'];
+  const lines = rows.map((row) =>
+    [
+      row.phase, row.messages, row.deliveries, row.missing, row.duplicates, row.p50Ms ?? '—', row.p99Ms ?? '—', row.maxMs ?? '—',
+      row.toCommitP50Ms ?? '—', row.toClientP50Ms ?? '—', row.eventsPerSecond,
+      Object.entries(row.cpuSeconds).map(([name, seconds]) => `${name} ${seconds}`).join(', '),
+    ].map(String),
+  );
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
   const render = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
   return [
-    `Live updates: WhatsApp hook accepted (200) -> message.created at each of ${CLIENTS} socket.io clients (target: p99 < 100 ms at light load)`,
+    `Live updates: WhatsApp hook accepted (200) -> message.created at each of ${CLIENTS} socket.io clients (last row: ${FEW}) (target: p99 < 100 ms at light load)`,
     render(header),
     render(widths.map((width) => '-'.repeat(width))),
     ...lines.map(render),
