@@ -35,32 +35,37 @@ export class WebhookDeliveryService {
   ) {}
 
   async deliver(workspaceId: string, deliveryId: string): Promise<void> {
-    const found = await this.db.run(workspaceId, async (tx) => {
-      const delivery = await this.deliveries.find(tx, deliveryId);
+    // Claimed first (one transaction with the endpoint read): the common case is due, enabled and free.
+    const claimed = await this.db.run(workspaceId, async (tx) => {
+      const delivery = await this.deliveries.claim(tx, deliveryId);
       const endpoint = delivery ? await this.endpoints.find(tx, delivery.endpointId) : null;
       return delivery && endpoint ? { delivery, endpoint } : null;
     });
-    if (!found || found.delivery.status !== 'pending') return;
-    const { delivery, endpoint } = found;
-    const wait = (delivery.nextAttemptAt?.getTime() ?? 0) - this.clock().getTime();
-    if (wait > 0) throw new JobDeferred(wait, 'webhook retry not due yet');
+    if (!claimed) return; // settled, gone, or another worker holds it
+    const { delivery, endpoint } = claimed;
     if (endpoint.disabledAt) {
       await this.db.run(workspaceId, (tx) =>
         this.deliveries.settle(tx, delivery.id, { status: 'failed', attemptCount: delivery.attemptCount, nextAttemptAt: null, failureReason: 'The endpoint is disabled' }),
       );
       return;
     }
+    const wait = (delivery.nextAttemptAt?.getTime() ?? 0) - this.clock().getTime();
+    if (wait > 0) await this.deferClaimed(workspaceId, delivery.id, wait, 'webhook retry not due yet');
     if (!(await this.slots.acquire(endpoint.id, delivery.id))) {
-      throw new JobDeferred(BUSY_ENDPOINT_DELAY_MS + Math.round(Math.random() * BUSY_ENDPOINT_DELAY_MS * 3), 'endpoint at its in-flight cap');
+      await this.deferClaimed(workspaceId, delivery.id, BUSY_ENDPOINT_DELAY_MS + Math.round(Math.random() * BUSY_ENDPOINT_DELAY_MS * 3), 'endpoint at its in-flight cap');
     }
     try {
-      const claimed = await this.db.run(workspaceId, (tx) => this.deliveries.claim(tx, delivery.id));
-      if (!claimed) return; // settled meanwhile, or another worker holds it
-      const retryInMs = await this.attempt(workspaceId, claimed, endpoint, { retry: true });
+      const retryInMs = await this.attempt(workspaceId, delivery, endpoint, { retry: true });
       if (retryInMs !== null) throw new JobDeferred(retryInMs, 'webhook retry scheduled');
     } finally {
       await this.slots.release(endpoint.id, delivery.id);
     }
+  }
+
+  /** Lets go of a claimed delivery and puts its job back for later (no BullMQ try spent). */
+  private async deferClaimed(workspaceId: string, deliveryId: string, delayMs: number, reason: string): Promise<never> {
+    await this.db.run(workspaceId, (tx) => this.deliveries.release(tx, deliveryId));
+    throw new JobDeferred(delayMs, reason);
   }
 
   /**
