@@ -35,7 +35,9 @@ export class Webhooks1764700500000 implements MigrationInterface {
         event_type text NOT NULL,
         body text NOT NULL,
         test boolean NOT NULL DEFAULT false,
-        replay_of uuid REFERENCES webhook_deliveries(id) ON DELETE SET NULL,
+        -- The delivery this one replays (same endpoint, so removed with it). No foreign key: a self-reference
+        -- would make deleting an endpoint's many deliveries check every row against every other.
+        replay_of uuid,
         status text NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
         attempt_count integer NOT NULL DEFAULT 0,
         next_attempt_at timestamptz,
