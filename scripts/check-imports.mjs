@@ -16,12 +16,13 @@ const LAYERS = {
   domain: [],
   config: ['domain'],
   logging: [],
+  net: ['domain'],
   database: ['domain', 'config'],
   queue: ['domain', 'config', 'database'],
   identity: ['domain', 'config', 'database', 'queue'],
-  channels: ['domain', 'config'],
-  messaging: ['domain', 'config', 'database', 'queue', 'channels'],
-  webhooks: ['domain', 'config', 'database', 'queue'],
+  channels: ['domain', 'config', 'net'],
+  messaging: ['domain', 'config', 'database', 'queue', 'channels', 'net'],
+  webhooks: ['domain', 'config', 'database', 'queue', 'net'],
   billing: ['domain', 'config', 'database', 'queue'],
   testing: null, // imported only by tests; may import anything
 };

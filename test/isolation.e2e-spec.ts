@@ -29,6 +29,7 @@ interface Schema {
 const TENANT_TABLES = [
   'workspaces', 'members', 'api_keys', 'invitations', 'teams', 'team_members', 'labels', 'canned_responses',
   'inboxes', 'contacts', 'contact_identities', 'conversations', 'messages', 'delivery_attempts', 'outbox', 'message_templates',
+  'webhook_endpoints', 'webhook_deliveries', 'webhook_attempts',
 ];
 
 describe('tenant isolation sweep', () => {
@@ -81,7 +82,12 @@ describe('tenant isolation sweep', () => {
     await call('POST', '/v1/labels', { name: 'b-label' });
     await call('POST', '/v1/canned-responses', { shortCode: 'bhello', content: 'Hello from B' });
     await call('POST', '/v1/invitations', { email: 'invitee@example.test', role: 'agent' });
-    await call('POST', '/v1/webhook-endpoints', { url: 'https://example.test/hook', events: ['message.created'] });
+    const hook = await call('POST', '/v1/webhook-endpoints', { url: 'https://example.test/hook', events: ['message.created'] });
+    if (hook.status === 201) {
+      // A test-send writes a delivery (example.test does not resolve: it fails at once, logged).
+      const sent = await call('POST', `/v1/webhook-endpoints/${hook.body.id}/test`);
+      if (sent.status === 200) idsOfB.set('/v1/webhook-deliveries', sent.body.id);
+    }
     // Every list route (a GET without path parameters answering {data: [...]}) yields B's id of that kind.
     for (const op of operations.filter((o) => o.method === 'GET' && !o.path.includes('{'))) {
       const list = await call('GET', op.path);

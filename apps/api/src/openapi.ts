@@ -1,5 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { addEventCatalogue } from './events/event-schemas.js';
+import { toOpenApi31 } from './openapi-31.js';
 
 export const PROBLEM_SCHEMA = {
   type: 'object',
@@ -21,7 +23,7 @@ export const PROBLEM_SCHEMA = {
   },
 } as const;
 
-/** Builds the OpenAPI 3 document from the controllers' decorators. */
+/** Builds the OpenAPI 3.1 document from the controllers' decorators, with the event catalogue in `webhooks`. */
 export function buildOpenApi(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Ferry API')
@@ -36,7 +38,9 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
   document.components ??= {};
   document.components.schemas = { ...document.components.schemas, Problem: PROBLEM_SCHEMA as never };
   addProblemResponses(document);
-  return document;
+  const published = toOpenApi31(document);
+  addEventCatalogue(published);
+  return published;
 }
 
 const PROBLEM_RESPONSE = (description: string) => ({

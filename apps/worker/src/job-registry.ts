@@ -1,5 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { DeliveryService, FallbackService, InboundEventsService, StatusService } from '#messaging';
+import { DeliveryService, FallbackService, InboundEventsService, LivePublisher, StatusService } from '#messaging';
+import { WebhookDeliveryService, WebhookFanout } from '#webhooks';
 import type { JobHandlers, QueueName } from '#queue';
 
 /*
@@ -9,7 +10,7 @@ import type { JobHandlers, QueueName } from '#queue';
  * has a handler (assertHandlers) and refuses to start otherwise. Each consumed queue gets its own
  * BullMQ Worker (consumers.ts), so a flood on one never delays another.
  */
-export const CONSUMED_QUEUES: readonly QueueName[] = ['outbound', 'inbound', 'status'];
+export const CONSUMED_QUEUES: readonly QueueName[] = ['outbound', 'inbound', 'status', 'events', 'webhooks'];
 
 /** The handlers, bound to the services of `app` (resolved now, so a missing provider fails the boot). */
 export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandlers {
@@ -17,11 +18,21 @@ export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandl
   const inbound = app.get(InboundEventsService);
   const statuses = app.get(StatusService);
   const fallback = app.get(FallbackService);
+  const webhookFanout = app.get(WebhookFanout);
+  const live = app.get(LivePublisher);
+  const webhooks = app.get(WebhookDeliveryService);
   return {
     'message.send': (payload, job) => delivery.send(payload.workspaceId, payload.messageId, job),
     'message.fallback_check': (payload) => fallback.check(payload),
     'inbound.process': async (payload) => void (await inbound.process(payload.workspaceId, payload.eventId)),
     'status.apply': async (payload) => void (await statuses.apply(payload.workspaceId, payload.eventId)),
+    // Webhook deliveries first (idempotent per endpoint and event), the live publish last: a retry after
+    // a failed fan-out never shows an agent the same event twice.
+    'event.dispatch': async ({ event }) => {
+      await webhookFanout.fanOut(event);
+      await live.publish(event);
+    },
+    'webhook.deliver': (payload) => webhooks.deliver(payload.workspaceId, payload.deliveryId),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Channel } from '#domain';
+import type { OutboundGuard } from '#net';
 
 /**
  * The one contract every provider adapter implements, in both directions: verify and parse what the
@@ -150,6 +151,8 @@ export interface SendContext {
   /** Abort after this long: a slow provider is a transient failure, retried. */
   timeoutMs: number;
   now(): Date;
+  /** The SSRF guard every call to a workspace-given URL (apiBaseUrl, webhookUrl) goes through. */
+  guard: OutboundGuard;
 }
 
 /**

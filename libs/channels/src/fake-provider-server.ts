@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SendContext } from './channel-adapter.js';
+import { OutboundGuard } from '#net';
 
 /**
  * For the adapters' specs only: a provider played by a local HTTP server on an ephemeral port,
@@ -73,9 +74,13 @@ export async function startFakeProvider(): Promise<FakeProvider> {
   };
 }
 
+/** The fakes listen on 127.0.0.1: the guard of these tests allows private addresses. */
+export const TEST_GUARD = new OutboundGuard({ allowPrivateUrls: true });
+
 export function sendContext(timeoutMs = 5_000, now = new Date('2026-03-01T12:00:00Z')): SendContext {
   return {
     timeoutMs,
+    guard: TEST_GUARD,
     now: () => now,
     tokens: {
       get: async (_key, fetch) => (await fetch()).token,

@@ -1,4 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
+import { fetch as guardedFetch } from 'undici';
+import type { OutboundGuard } from '#net';
 import type { SendOutcome } from './channel-adapter.js';
 
 /**
@@ -20,6 +22,8 @@ export interface ProviderRequest {
   timeoutMs: number;
   /** Response headers that carry the provider's request id; the first present wins. */
   requestIdHeaders?: readonly string[];
+  /** The SSRF guard: the URL is checked, and the connection made to the address its lookup checked. */
+  guard: OutboundGuard;
 }
 
 export interface ProviderResponse {
@@ -45,6 +49,8 @@ const MAX_BODY_BYTES = 256 * 1024;
  */
 export async function callProvider(url: string, request: ProviderRequest): Promise<ProviderResult> {
   const started = performance.now();
+  const problem = request.guard.urlProblem(url);
+  if (problem) return refused(`The provider URL ${problem}`, 0);
   const headers: Record<string, string> = { ...request.headers };
   let body: string | URLSearchParams | undefined = request.body;
   if (request.json !== undefined) {
@@ -53,7 +59,7 @@ export async function callProvider(url: string, request: ProviderRequest): Promi
   }
   const signal = AbortSignal.timeout(request.timeoutMs);
   try {
-    const answer = await fetch(url, { method: request.method ?? 'POST', headers, body, signal, redirect: 'manual' });
+    const answer = await guardedFetch(url, { method: request.method ?? 'POST', headers, body, signal, redirect: 'manual', dispatcher: request.guard.dispatcher });
     const text = await readCapped(answer);
     const requestId = (request.requestIdHeaders ?? []).map((name) => answer.headers.get(name)).find((value): value is string => !!value);
     return {
@@ -67,8 +73,19 @@ export async function callProvider(url: string, request: ProviderRequest): Promi
     }
     // Some URLs carry a credential (Telegram's /bot<token>/): an error quoting the URL must not store it.
     const reason = describe(error).split(url).join(redact(url));
+    if (isRefusedAddress(error)) return refused(reason, latencyMs);
     return { ok: false, latencyMs, failure: { ok: false, permanent: false, code: 'provider.network_error', reason } };
   }
+}
+
+/** A URL or address the SSRF guard refuses will not pass by retrying: a permanent failure. */
+function refused(reason: string, latencyMs: number): ProviderResult {
+  return { ok: false, latencyMs, failure: { ok: false, permanent: true, code: 'provider.url_refused', reason } };
+}
+
+function isRefusedAddress(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  return cause?.code === 'ERR_FERRY_REFUSED_ADDRESS';
 }
 
 /** 429, 408 and 5xx: worth another try later. */
@@ -122,7 +139,7 @@ export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
   return timingSafeEqual(left, right);
 }
 
-async function readCapped(answer: Response): Promise<string> {
+async function readCapped(answer: { body: ReadableStream<Uint8Array> | null }): Promise<string> {
   if (!answer.body) return '';
   const reader = answer.body.getReader();
   const chunks: Uint8Array[] = [];

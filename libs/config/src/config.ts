@@ -26,7 +26,7 @@ export interface FerryConfig {
   outbox: { relayIntervalMs: number; relayGraceMs: number; stalledAfterMs: number };
   worker: {
     /** Jobs run at once per queue, per worker process (each queue has its own BullMQ Worker). */
-    concurrency: { inbound: number; outbound: number; status: number; events: number };
+    concurrency: { inbound: number; outbound: number; status: number; events: number; webhooks: number };
     /** A job whose worker stops renewing its lock for this long (a crash) goes back to the queue. */
     lockDurationMs: number;
   };
@@ -39,6 +39,14 @@ export interface FerryConfig {
     fallbackDeadlineMs: number;
     /** The least time between two sends to the same WhatsApp user (Meta's pair rate, about one per 6 s). */
     whatsappPairIntervalMs: number;
+  };
+  webhooks: {
+    /** An endpoint without an answer after this long: the attempt failed. */
+    timeoutMs: number;
+    /** Multiplies every webhook delay (the retry schedule, the 5-day disable window): 1 in production, tiny in tests. */
+    retryScale: number;
+    /** Deliveries to one endpoint in flight at once, across workers; the rest wait, so a slow endpoint cannot take every slot. */
+    maxInFlightPerEndpoint: number;
   };
   /** Ferry's own SMTP listener for inbound email (self-hosters); port 0 = off. */
   smtp: { port: number; host: string };
@@ -109,6 +117,11 @@ export function loadConfig(overrides: Env = {}, env: Env = process.env): FerryCo
       fallbackDeadlineMs: int(read, 'FALLBACK_DELIVERY_DEADLINE_MS', 600_000, 100, 7 * 86_400_000),
       whatsappPairIntervalMs: int(read, 'WHATSAPP_PAIR_INTERVAL_MS', 6000, 0, 600_000),
     },
+    webhooks: {
+      timeoutMs: int(read, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 120_000),
+      retryScale: ratio(read, 'WEBHOOK_RETRY_SCALE', 1),
+      maxInFlightPerEndpoint: int(read, 'WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT', 4, 1, 1000),
+    },
     smtp: { port: int(read, 'SMTP_PORT', 0, 0, 65535), host: read('SMTP_HOST') ?? '0.0.0.0' },
     log: { level: oneOf(read, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
     allowPrivateUrls: bool(read, 'ALLOW_PRIVATE_URLS', false),
@@ -121,7 +134,7 @@ type Reader = (name: string) => string | undefined;
 function concurrency(read: Reader): FerryConfig['worker']['concurrency'] {
   const all = int(read, 'WORKER_CONCURRENCY', 16, 1, 1000);
   const of = (queue: string): number => int(read, `WORKER_CONCURRENCY_${queue.toUpperCase()}`, all, 1, 1000);
-  return { inbound: of('inbound'), outbound: of('outbound'), status: of('status'), events: of('events') };
+  return { inbound: of('inbound'), outbound: of('outbound'), status: of('status'), events: of('events'), webhooks: of('webhooks') };
 }
 
 function int(read: Reader, name: string, fallback: number, min: number, max: number): number {
@@ -130,6 +143,15 @@ function int(read: Reader, name: string, fallback: number, min: number, max: num
   if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/** A positive decimal number up to 1 (a time scale). */
+function ratio(read: Reader, name: string, fallback: number): number {
+  const raw = read(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d*\.?\d+(e-?\d+)?$/i.test(raw) || !(value > 0 && value <= 1)) throw new ConfigError(name, `must be a number above 0 and at most 1, got "${raw}"`);
   return value;
 }
 

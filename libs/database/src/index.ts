@@ -3,3 +3,4 @@ export * from './migrate.js';
 export * from './tenant-db.js';
 export * from './database.module.js';
 export * from './entity-list.js';
+export * from './secret-cipher.js';

@@ -6,3 +6,4 @@ export * from './message-status.js';
 export * from './cursor.js';
 export * from './reachability.js';
 export * from './fallback.js';
+export * from './events.js';

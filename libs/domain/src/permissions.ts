@@ -10,13 +10,14 @@ export const PERMISSIONS = [
   'api_keys.manage',
   'inboxes.manage',
   'settings.manage',
+  'webhooks.manage',
   'conversations.work',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   owner: PERMISSIONS,
-  admin: ['members.manage', 'api_keys.manage', 'inboxes.manage', 'settings.manage', 'conversations.work'],
+  admin: ['members.manage', 'api_keys.manage', 'inboxes.manage', 'settings.manage', 'webhooks.manage', 'conversations.work'],
   agent: ['conversations.work'],
 };
 

@@ -49,6 +49,19 @@ export class AuthService {
     return { kind: 'user', workspaceId: claims.wid, memberId: claims.mid, userId: claims.sub, apiKeyId: null, role: claims.role };
   }
 
+  /**
+   * A user access token only, never an API key (the live stream is for members signed in): its
+   * principal, and when the token expires, so a long-lived connection can end with it.
+   */
+  authenticateAccessToken(token: string): { principal: Principal; expiresAt: Date } {
+    if (token.startsWith('fry_')) throw DomainError.unauthenticated('auth.access_token_required', 'Use a user access token, not an API key');
+    const claims = this.accessTokens.verify(token);
+    return {
+      principal: { kind: 'user', workspaceId: claims.wid, memberId: claims.mid, userId: claims.sub, apiKeyId: null, role: claims.role },
+      expiresAt: new Date(claims.exp * 1000),
+    };
+  }
+
   async me(caller: Principal): Promise<UserMe | ApiKeyMe> {
     if (caller.kind === 'api_key' && caller.apiKeyId) return this.apiKeyMe(caller.workspaceId, caller.apiKeyId);
     if (!caller.userId) throw invalidToken();

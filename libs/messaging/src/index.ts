@@ -29,3 +29,7 @@ export { CLOCK, type Clock } from './reachability/clock.js';
 export { ReachabilityService, type ContactReachability, type IdentityReachability, type SendRoute } from './reachability/reachability.service.js';
 export { TemplatesService, type CreateTemplateInput, type TemplateView, type UpdateTemplateInput } from './templates/templates.service.js';
 export { TemplateSyncService, type TemplateSyncResult } from './templates/template-sync.service.js';
+export { EventWriter } from './events/event-writer.js';
+export type * from './events/event-data.js';
+export { LivePublisher } from './events/live-publisher.js';
+export { liveChannelKey, liveRoomsFor, workspaceRoom } from './events/live-channel.js';

@@ -1,7 +1,8 @@
 import type { JobsOptions } from 'bullmq';
+import type { EventEnvelope } from '#domain';
 
 /** Queues are separate by kind, so a flood of one never delays another. */
-export const QUEUE_NAMES = ['inbound', 'outbound', 'status', 'events'] as const;
+export const QUEUE_NAMES = ['inbound', 'outbound', 'status', 'events', 'webhooks'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /**
@@ -21,6 +22,10 @@ export interface JobPayloads {
   'inbound.process': { workspaceId: string; eventId: string };
   /** Apply a stored delivery receipt to its message (status only moves forward). */
   'status.apply': { workspaceId: string; eventId: string };
+  /** Fan one committed event out to integrator webhooks and to the live (socket.io) stream. */
+  'event.dispatch': { workspaceId: string; event: EventEnvelope };
+  /** One try of one webhook delivery (its row holds the schedule); on its own queue so one slow endpoint delays nothing else. */
+  'webhook.deliver': { workspaceId: string; deliveryId: string };
 }
 export type JobName = keyof JobPayloads;
 
@@ -48,6 +53,17 @@ export const JOBS: { [N in JobName]: JobDefinition } = {
   'status.apply': {
     queue: 'status',
     options: { attempts: 12, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  },
+  // Fan-out only writes delivery rows and publishes to Redis: quick, idempotent, retried if Redis or Postgres blinks.
+  'event.dispatch': {
+    queue: 'events',
+    options: { attempts: 10, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  },
+  // The published retry schedule lives in the delivery row and is applied by deferring this job
+  // (JobDeferred spends no try); the attempts here only cover the handler's own failures (Postgres down).
+  'webhook.deliver': {
+    queue: 'webhooks',
+    options: { attempts: 10, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   },
 };
 

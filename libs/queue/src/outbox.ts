@@ -26,6 +26,25 @@ export class Outbox {
     return id;
   }
 
+  /**
+   * Many jobs of one kind in one statement (a fan-out to many webhook endpoints), published together
+   * after commit. Same guarantees as write(); returns the row ids in payload order.
+   */
+  async writeMany<N extends JobName>(tx: TenantTx, name: N, payloads: Array<JobPayloads[N]>): Promise<string[]> {
+    if (payloads.length === 0) return [];
+    const ids = payloads.map(() => uuidv7());
+    await tx.manager.query(
+      `INSERT INTO outbox (id, workspace_id, job_name, payload, published_at)
+       SELECT id, $1, $2, payload, NULL FROM unnest($3::uuid[], $4::jsonb[]) AS t(id, payload)`,
+      [tx.workspaceId, name, ids, payloads.map((payload) => JSON.stringify(payload))],
+    );
+    tx.afterCommit(async () => {
+      await this.queues.addMany(name, payloads.map((payload, i) => ({ payload, jobId: ids[i]! })));
+      await this.markPublished(ids);
+    });
+    return ids;
+  }
+
   /** Re-publishes rows older than `graceMs` that were never published; returns how many. */
   async relay(graceMs: number, batch = 500): Promise<number> {
     const rows: Array<{ id: string; job_name: string; payload: unknown }> = await this.dataSource.query(

@@ -25,6 +25,12 @@ export class Queues {
     await this.get(definition.queue).add(name, payload, { ...definition.options, jobId });
   }
 
+  /** Adds many jobs of one kind in one round trip (each with its outbox row id as job id). */
+  async addMany<N extends JobName>(name: N, jobs: Array<{ payload: JobPayloads[N]; jobId: string }>): Promise<void> {
+    const definition = JOBS[name];
+    await this.get(definition.queue).addBulk(jobs.map((job) => ({ name, data: job.payload, opts: { ...definition.options, jobId: job.jobId } })));
+  }
+
   get(name: QueueName): Queue {
     const queue = this.queues.get(name);
     if (!queue) throw new Error(`Unknown queue ${name}`);

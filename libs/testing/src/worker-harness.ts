@@ -65,7 +65,7 @@ export async function startWorker(config: FerryConfig, options: WorkerOptions = 
  * setting added to FerryConfig but not here fails loudly instead of being silently dropped).
  */
 export function configEnv(config: FerryConfig): Record<string, string> {
-  const { http, database, redis, auth, outbox, worker, delivery, smtp } = config;
+  const { http, database, redis, auth, outbox, worker, delivery, webhooks, smtp } = config;
   return {
     PORT: String(http.port),
     HOST: http.host,
@@ -90,11 +90,15 @@ export function configEnv(config: FerryConfig): Record<string, string> {
     WORKER_CONCURRENCY_OUTBOUND: String(worker.concurrency.outbound),
     WORKER_CONCURRENCY_STATUS: String(worker.concurrency.status),
     WORKER_CONCURRENCY_EVENTS: String(worker.concurrency.events),
+    WORKER_CONCURRENCY_WEBHOOKS: String(worker.concurrency.webhooks),
     WORKER_LOCK_DURATION_MS: String(worker.lockDurationMs),
     DELIVERY_TIMEOUT_MS: String(delivery.timeoutMs),
     DELIVERY_IN_DOUBT_GRACE_MS: String(delivery.inDoubtGraceMs),
     FALLBACK_DELIVERY_DEADLINE_MS: String(delivery.fallbackDeadlineMs),
     WHATSAPP_PAIR_INTERVAL_MS: String(delivery.whatsappPairIntervalMs),
+    WEBHOOK_TIMEOUT_MS: String(webhooks.timeoutMs),
+    WEBHOOK_RETRY_SCALE: String(webhooks.retryScale),
+    WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: String(webhooks.maxInFlightPerEndpoint),
     SMTP_PORT: String(smtp.port),
     SMTP_HOST: smtp.host,
     LOG_LEVEL: config.log.level,
@@ -199,7 +203,7 @@ export class WorkerProcess {
 }
 
 /** `--import` argument that registers the TypeScript source hooks in the child. */
-function registerHooks(): string {
+export function registerHooks(): string {
   const code = `import { register } from 'node:module'; register(${JSON.stringify(SOURCE_LOADER)});`;
   return `data:text/javascript,${encodeURIComponent(code)}`;
 }

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import { IsEmail, IsObject, IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
-import type { Channel } from '#domain';
+import { type Channel, CHANNELS } from '#domain';
 import type { ContactEntity, ContactIdentityEntity } from '#database';
 import { customAttributesProblem, isCountryCode, isE164, isLanguageTag, isTimeZone } from '#messaging';
 import { PageQueryDto } from '../http/pagination.dto.js';
@@ -89,7 +89,7 @@ export class CreateIdentityDto {
 export class IdentityDto {
   @ApiProperty({ format: 'uuid', example: '01936f8e-9a00-7c11-8e2f-3a4b5c6d7e8f' }) id: string;
   @ApiProperty({ format: 'uuid', example: '01936f8e-8f4c-7a53-9a8e-2b1f3c4d5e6f' }) inboxId: string;
-  @ApiProperty({ example: 'wechat', description: 'The inbox channel' }) channel: Channel;
+  @ApiProperty({ enum: CHANNELS, example: 'wechat', description: 'The inbox channel' }) channel: Channel;
   @ApiProperty({ example: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' }) externalId: string;
   @ApiProperty({ type: String, nullable: true, example: 'Xiaoming' }) displayName: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When the customer last wrote from it' })

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError } from '#domain';
 import type { OutboundMessage } from '../channel-adapter.js';
 import { type FakeProvider, sendContext, startFakeProvider } from '../fake-provider-server.js';
-import { ApiChannelAdapter, standardWebhookSignature } from './api.adapter.js';
+import { standardWebhookSignature } from '#net';
+import { ApiChannelAdapter } from './api.adapter.js';
 
 const adapter = new ApiChannelAdapter();
 const message: OutboundMessage = {

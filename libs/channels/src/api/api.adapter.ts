@@ -1,5 +1,5 @@
-import { createHmac } from 'node:crypto';
 import type { Channel } from '#domain';
+import { standardWebhookSignature } from '#net';
 import type { ChannelAdapter, OutboundMessage, ParsedHook, SendContext, SendOutcome, VerifyOutcome } from '../channel-adapter.js';
 import type { ApiChannelConfig } from '../config/channel-configs.js';
 import { malformed } from '../hook-payload.js';
@@ -34,7 +34,7 @@ export class ApiChannelAdapter implements ChannelAdapter<ApiChannelConfig> {
     const timestamp = Math.floor(context.now().getTime() / 1000);
     const headers: Record<string, string> = { 'content-type': 'application/json', 'webhook-id': message.messageId, 'webhook-timestamp': String(timestamp) };
     if (config.webhookSecret) headers['webhook-signature'] = standardWebhookSignature(config.webhookSecret, message.messageId, timestamp, body);
-    const result = await callProvider(config.webhookUrl, { headers, body, timeoutMs: context.timeoutMs, requestIdHeaders: ['x-request-id'] });
+    const result = await callProvider(config.webhookUrl, { headers, body, timeoutMs: context.timeoutMs, requestIdHeaders: ['x-request-id'], guard: context.guard });
     if (!result.ok) return result.failure;
     const { response } = result;
     if (response.status < 200 || response.status >= 300) return httpFailure(response, undefined, `api.http_${response.status}`);
@@ -42,14 +42,4 @@ export class ApiChannelAdapter implements ChannelAdapter<ApiChannelConfig> {
     if (response.requestId) outcome.providerRequestId = response.requestId;
     return outcome;
   }
-}
-
-/**
- * `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` (https://www.standardwebhooks.com). A
- * `whsec_` secret is base64 key bytes, as the Standard Webhooks libraries read it; any other text is
- * used as UTF-8 bytes.
- */
-export function standardWebhookSignature(secret: string, id: string, timestamp: number, body: string): string {
-  const key = secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
-  return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
 }

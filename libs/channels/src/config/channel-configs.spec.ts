@@ -3,7 +3,7 @@ import { CHANNELS, type Channel } from '#domain';
 import { CHANNEL_SCHEMAS, channelSecretPaths, exampleChannelConfig, parseChannelConfig } from './channel-configs.js';
 import { SECRET_MASK } from './config-schema.js';
 import { joinSecrets, mergeConfig, splitSecrets } from './config-secrets.js';
-import { isPublicHost } from './public-address.js';
+import { isPublicHost } from '#net';
 
 const STRICT = { allowPrivateUrls: false };
 type Fields = Record<string, { kind: string; optional?: boolean }>;

@@ -1,5 +1,5 @@
 import type { FieldError } from '#domain';
-import { hostProblem, urlProblem } from './public-address.js';
+import { hostProblem, urlProblem } from '#net';
 
 /** How a secret is answered: clients see that it is set, never what it is. */
 export const SECRET_MASK = '••••';

@@ -6,6 +6,7 @@ import type { HookRequest, OutboundMessage, SendContext } from '../channel-adapt
 import type { EmailConfig } from '../config/channel-configs.js';
 import { EmailAdapter } from './email.adapter.js';
 import { emailEventFromMime } from './email-inbound.js';
+import { TEST_GUARD } from '../fake-provider-server.js';
 
 const SECRET = 'inbound-secret-5d1c';
 const CONFIG: EmailConfig = {
@@ -248,7 +249,7 @@ afterAll(async () => {
 });
 
 describe('email send', () => {
-  const context: SendContext = { tokens: { get: () => Promise.reject(new Error('no tokens')), invalidate: () => Promise.resolve() }, timeoutMs: 3000, now: () => RECEIVED };
+  const context: SendContext = { tokens: { get: () => Promise.reject(new Error('no tokens')), invalidate: () => Promise.resolve() }, timeoutMs: 3000, now: () => RECEIVED, guard: TEST_GUARD };
   const reply: OutboundMessage = {
     messageId: '0191f0a2-3333-7000-8000-000000000003',
     to: 'ana.souza@example.com',

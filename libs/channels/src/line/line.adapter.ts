@@ -41,6 +41,7 @@ export class LineAdapter implements ChannelAdapter<LineConfig> {
       headers,
       json: reply ? { replyToken: message.replyToken, messages } : { to: message.to, messages },
       timeoutMs: context.timeoutMs,
+      guard: context.guard,
       requestIdHeaders: REQUEST_ID_HEADERS,
     });
     if (!result.ok) return result.failure;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError } from '#domain';
 import type { HookRequest, InboundMessageEvent, OutboundMessage, SendContext, StatusEvent } from '../channel-adapter.js';
 import type { SmsConfig } from '../config/channel-configs.js';
-import { type FakeProvider, type ScriptedAnswer, startFakeProvider } from '../fake-provider-server.js';
+import { type FakeProvider, type ScriptedAnswer, startFakeProvider, TEST_GUARD } from '../fake-provider-server.js';
 import { SmsAdapter } from './sms.adapter.js';
 import { parseTwilioForm, twilioSignature, twilioSignatureMatches } from './twilio-signature.js';
 
@@ -205,6 +205,7 @@ describe('sms send', () => {
     tokens: { get: () => Promise.reject(new Error('Twilio needs no token')), invalidate: () => Promise.resolve() },
     timeoutMs: 2000,
     now: () => new Date('2026-05-01T09:00:00Z'),
+    guard: TEST_GUARD,
   };
   const message: OutboundMessage = { messageId: 'msg-42', to: '+15105550199', body: 'Yes, 9am at the pier.', statusCallbackUrl: `${HOOK_URL}?messageId=msg-42` };
   let config: SmsConfig;

@@ -26,6 +26,7 @@ export async function sendTwilioMessage(message: OutboundMessage, config: SmsCon
     },
     body: form.toString(),
     timeoutMs: context.timeoutMs,
+    guard: context.guard,
     requestIdHeaders: ['twilio-request-id'],
   });
   if (!result.ok) return result.failure;

@@ -26,7 +26,7 @@ export class TelegramAdapter implements ChannelAdapter<TelegramConfig> {
   async send(message: OutboundMessage, config: TelegramConfig, context: SendContext): Promise<SendOutcome> {
     const { method, payload } = telegramCall(message);
     const url = `${(config.apiBaseUrl ?? BOT_API).replace(/\/+$/, '')}/bot${config.botToken}/${method}`;
-    const result = await callProvider(url, { json: payload, timeoutMs: context.timeoutMs });
+    const result = await callProvider(url, { json: payload, timeoutMs: context.timeoutMs, guard: context.guard });
     if (!result.ok) return result.failure;
     const { response } = result;
     const answer = isObject(response.json) ? response.json : {};

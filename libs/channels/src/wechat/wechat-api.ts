@@ -31,7 +31,7 @@ export async function sendCustomerServiceText(message: OutboundMessage, config: 
   const key = tokenCacheKey(config);
   let token: string;
   try {
-    token = await context.tokens.get(key, () => fetchAccessToken(config, context.timeoutMs));
+    token = await context.tokens.get(key, () => fetchAccessToken(config, context));
   } catch (error) {
     if (error instanceof TokenFetchError) return error.failure;
     return { ok: false, permanent: false, code: 'wechat.token_unavailable', reason: error instanceof Error ? error.message : String(error) };
@@ -41,6 +41,7 @@ export async function sendCustomerServiceText(message: OutboundMessage, config: 
     method: 'POST',
     json: { touser: message.to, msgtype: 'text', text: { content: contentOf(message) } },
     timeoutMs: context.timeoutMs,
+    guard: context.guard,
   });
   if (!result.ok) return result.failure;
   const { response } = result;
@@ -61,9 +62,9 @@ export async function sendCustomerServiceText(message: OutboundMessage, config: 
   return failure(response, true, code, answer.errmsg);
 }
 
-async function fetchAccessToken(config: WechatConfig, timeoutMs: number): Promise<{ token: string; expiresInSeconds: number }> {
+async function fetchAccessToken(config: WechatConfig, context: SendContext): Promise<{ token: string; expiresInSeconds: number }> {
   const query = new URLSearchParams({ grant_type: 'client_credential', appid: config.appId, secret: config.appSecret });
-  const result = await callProvider(`${baseUrl(config)}/cgi-bin/token?${query.toString()}`, { method: 'GET', timeoutMs });
+  const result = await callProvider(`${baseUrl(config)}/cgi-bin/token?${query.toString()}`, { method: 'GET', timeoutMs: context.timeoutMs, guard: context.guard });
   if (!result.ok) throw new TokenFetchError(result.failure);
   const { response } = result;
   const body = response.json as { access_token?: unknown; expires_in?: unknown } | undefined;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError } from '#domain';
 import type { ContactEvent, HookRequest, InboundMessageEvent, OutboundMessage, SendContext, TokenCache } from '../channel-adapter.js';
 import type { WechatConfig } from '../config/channel-configs.js';
-import { type FakeProvider, type ScriptedAnswer, startFakeProvider } from '../fake-provider-server.js';
+import { type FakeProvider, type ScriptedAnswer, startFakeProvider, TEST_GUARD } from '../fake-provider-server.js';
 import { WechatAdapter } from './wechat.adapter.js';
 import { aesKeyOf, wechatDecrypt, wechatEncrypt, wechatEncryptedPush, wechatEncryptedReply, wechatSignature } from './wechat-crypto.js';
 
@@ -260,7 +260,7 @@ describe('wechat send', () => {
     sendAnswers = [];
     tokenAnswer = { status: 200, body: { access_token: 'TOKEN-1', expires_in: 7200 } };
     tokens = new CountingTokens();
-    context = { tokens, timeoutMs: 2000, now: () => new Date() };
+    context = { tokens, timeoutMs: 2000, now: () => new Date(), guard: TEST_GUARD };
     config = { ...PLAIN, apiBaseUrl: provider.url };
   });
 

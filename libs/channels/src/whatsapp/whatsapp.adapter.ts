@@ -41,6 +41,7 @@ export class WhatsappAdapter implements ChannelAdapter<WhatsappConfig> {
       headers: { authorization: `Bearer ${config.accessToken}` },
       json: whatsappPayload(message),
       timeoutMs: context.timeoutMs,
+      guard: context.guard,
       requestIdHeaders: REQUEST_ID_HEADERS,
     });
     if (!result.ok) return result.failure;

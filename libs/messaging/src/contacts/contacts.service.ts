@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { decodeCursor, DomainError, isUuid, type Page, pageOf, uuidv7 } from '#domain';
 import { type ContactEntity, type ContactIdentityEntity, TenantDb, type TenantTx } from '#database';
+import { EventWriter } from '../events/event-writer.js';
 import { InboxesRepository } from '../inboxes/inboxes.repository.js';
 import { uniqueViolation } from '../conversations/unique-violation.js';
 import { type ContactFields, normaliseContactFields } from './contact-fields.js';
@@ -26,6 +27,7 @@ export class ContactsService {
     private readonly contacts: ContactsRepository,
     private readonly identities: IdentitiesRepository,
     private readonly inboxes: InboxesRepository,
+    private readonly events: EventWriter,
   ) {}
 
   async list(workspaceId: string, options: { q?: string; cursor?: string; limit: number }): Promise<Page<ContactEntity>> {
@@ -57,6 +59,7 @@ export class ContactsService {
           customAttributes: fields.customAttributes ?? {},
         }),
       );
+      await this.events.contact(tx, 'contact.created', contact.id);
       return { contact, identities: [] };
     });
   }
@@ -68,6 +71,7 @@ export class ContactsService {
       await this.assertUnique(tx, fields, id);
       const patch: ContactPatch = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
       await this.write(() => this.contacts.update(tx, id, patch));
+      await this.events.contact(tx, 'contact.updated', id);
       return this.detail(tx, id);
     });
   }
@@ -90,10 +94,11 @@ export class ContactsService {
         // An identity left behind by a deleted contact is free to take.
         if (await this.contacts.findById(tx, existing.contactId)) throw identityTaken();
         await this.identities.moveToContact(tx, existing.id, contactId);
+        await this.events.contact(tx, 'contact.updated', contactId);
         return { ...existing, contactId };
       }
       try {
-        return await this.identities.insert(tx, {
+        const identity = await this.identities.insert(tx, {
           id: uuidv7(),
           contactId,
           inboxId: inbox.id,
@@ -101,6 +106,8 @@ export class ContactsService {
           externalId: input.externalId,
           displayName: input.displayName ?? null,
         });
+        await this.events.contact(tx, 'contact.updated', contactId);
+        return identity;
       } catch (error) {
         if (uniqueViolation(error)) throw identityTaken();
         throw error;

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { type ConversationStatus, decodeCursor, DomainError, isIsoTime, isUuid, type Page, pageOf, type Priority, uuidv7 } from '#domain';
 import { TenantDb, type TenantTx } from '#database';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
+import { EventWriter } from '../events/event-writer.js';
 import { AssignmentRefsRepository } from './assignment-refs.repository.js';
 import {
   type ConversationFilters,
@@ -29,6 +30,7 @@ export class ConversationsService {
     private readonly conversations: ConversationsRepository,
     private readonly contacts: ContactsRepository,
     private readonly refs: AssignmentRefsRepository,
+    private readonly events: EventWriter,
   ) {}
 
   async list(
@@ -62,6 +64,7 @@ export class ConversationsService {
         if (uniqueViolation(error) === 'conversations_one_open_per_contact') throw alreadyOpen(null);
         throw error;
       }
+      await this.events.conversation(tx, 'conversation.created', id);
       return this.find(tx, id);
     });
   }
@@ -80,6 +83,7 @@ export class ConversationsService {
         if (uniqueViolation(error) === 'conversations_one_open_per_contact') throw alreadyOpen(null);
         throw error;
       }
+      if (Object.keys(patch).length > 0) await this.events.conversation(tx, 'conversation.updated', id);
       return this.find(tx, id);
     });
   }

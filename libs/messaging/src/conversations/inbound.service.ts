@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type Channel, DomainError, isUuid, uuidv7 } from '#domain';
 import { type ContactIdentityEntity, type InboxEntity, type MessageAttachment, TenantDb, type TenantTx } from '#database';
+import { EventWriter } from '../events/event-writer.js';
 import { InboxesRepository } from '../inboxes/inboxes.repository.js';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
 import { normaliseContactFields } from '../contacts/contact-fields.js';
@@ -52,6 +53,7 @@ export class InboundService {
     private readonly identities: IdentitiesRepository,
     private readonly conversations: ConversationsRepository,
     private readonly messages: MessagesRepository,
+    private readonly events: EventWriter,
   ) {}
 
   /** An integrator's push to an `api` inbox (POST /v1/inboxes/{id}/inbound). */
@@ -86,6 +88,7 @@ export class InboundService {
       if (edited) {
         await this.messages.updateBody(tx, edited.id, input.message.body);
         const message = (await this.messages.findById(tx, edited.id)) ?? edited;
+        await this.events.message(tx, 'message.updated', message);
         return { created: false, message, conversation: await this.conversations.findById(tx, edited.conversationId) };
       }
     }
@@ -118,6 +121,7 @@ export class InboundService {
     await this.identities.markInbound(tx, identity.id);
     if (input.replyToken) await this.identities.setReplyToken(tx, identity.id, input.replyToken.token, input.replyToken.expiresAt);
     await this.conversations.touchActivity(tx, conversationId, inbox.id);
+    await this.events.message(tx, 'message.created', message);
     return { created: true, message, conversation: await this.conversations.findById(tx, conversationId) };
   }
 
@@ -142,13 +146,14 @@ export class InboundService {
   ): Promise<ContactIdentityEntity> {
     const known = await this.identities.findByExternalId(tx, inbox.id, contact.externalId);
     if (known && (await this.contacts.findById(tx, known.contactId))) return known;
-    const contactId = await this.findOrCreateContact(tx, contact);
+    const { contactId, created } = await this.findOrCreateContact(tx, contact);
     if (known) {
       // Its contact was deleted: the customer came back, as a new relationship.
       await this.identities.moveToContact(tx, known.id, contactId);
+      await this.events.contact(tx, created ? 'contact.created' : 'contact.updated', contactId);
       return { ...known, contactId };
     }
-    return this.identities.insert(tx, {
+    const identity = await this.identities.insert(tx, {
       id: uuidv7(),
       contactId,
       inboxId: inbox.id,
@@ -156,15 +161,18 @@ export class InboundService {
       externalId: contact.externalId,
       displayName: contact.name ?? null,
     });
+    // A new contact, or a known one (same email or phone) reached on one more channel.
+    await this.events.contact(tx, created ? 'contact.created' : 'contact.updated', contactId);
+    return identity;
   }
 
   /** Contact-centric: the same person on a second channel is recognised by their email or phone. */
-  private async findOrCreateContact(tx: TenantTx, contact: InboundMessage['contact']): Promise<string> {
+  private async findOrCreateContact(tx: TenantTx, contact: InboundMessage['contact']): Promise<{ contactId: string; created: boolean }> {
     const email = contact.email?.trim() || null;
     const phone = contact.phone || null;
     const existing =
       (email ? await this.contacts.findByEmail(tx, email) : null) ?? (phone ? await this.contacts.findByPhone(tx, phone) : null);
-    if (existing) return existing.id;
+    if (existing) return { contactId: existing.id, created: false };
     const created = await this.contacts.insert(tx, {
       id: uuidv7(),
       name: contact.name ?? null,
@@ -175,7 +183,7 @@ export class InboundService {
       country: null,
       customAttributes: {},
     });
-    return created.id;
+    return { contactId: created.id, created: true };
   }
 
   /**
@@ -194,8 +202,10 @@ export class InboundService {
       if (conversation.status === 'resolved') {
         if (await this.conversations.findOpenByContact(tx, contactId)) return null;
         await this.conversations.update(tx, conversation.id, { status: 'open', resolved: false, snoozedUntil: null });
+        await this.events.conversation(tx, 'conversation.updated', conversation.id);
       } else if (conversation.status === 'snoozed') {
         await this.conversations.update(tx, conversation.id, { status: 'open', snoozedUntil: null });
+        await this.events.conversation(tx, 'conversation.updated', conversation.id);
       }
       return conversation.id;
     }
@@ -207,10 +217,12 @@ export class InboundService {
     const open = await this.conversations.findOpenByContact(tx, contactId);
     if (open) {
       if (open.status === 'snoozed') await this.conversations.update(tx, open.id, { status: 'open', snoozedUntil: null });
+      if (open.status === 'snoozed') await this.events.conversation(tx, 'conversation.updated', open.id);
       return open.id;
     }
     const id = uuidv7();
     await this.conversations.insert(tx, { id, contactId, lastInboxId: inboxId });
+    await this.events.conversation(tx, 'conversation.created', id);
     return id;
   }
 }

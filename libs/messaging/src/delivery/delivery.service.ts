@@ -25,7 +25,9 @@ import { type Channel, DomainError, isUuid, uuidv7 } from '#domain';
 import { TenantDb, type TenantTx } from '#database';
 import type { ChannelConfigs, OutboundMessage, SendOutcome } from '#channels';
 import { type JobContext, JobDeferred, JobRetryable } from '#queue';
+import { OutboundGuard } from '#net';
 import { IdentitiesRepository } from '../contacts/identities.repository.js';
+import { EventWriter } from '../events/event-writer.js';
 import { type InboxCredentials, InboxesService } from '../inboxes/inboxes.service.js';
 import { type AdapterLookup, CHANNEL_ADAPTERS } from './channel-adapters.js';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository.js';
@@ -59,6 +61,8 @@ export class DeliveryService {
     private readonly fallback: FallbackService,
     @Inject(CHANNEL_ADAPTERS) private readonly adapters: AdapterLookup,
     @Inject(CONFIG) private readonly config: FerryConfig,
+    private readonly events: EventWriter,
+    private readonly guard: OutboundGuard,
   ) {}
 
   /**
@@ -94,6 +98,7 @@ export class DeliveryService {
       await this.messages.markSent(tx, message.id, receipted, true);
       await this.attempts.settleOpen(tx, message.id, 'sent', receipted);
       if (openAttempt && message.channel) await this.fallback.startDeadline(tx, message, openAttempt.id, message.channel);
+      await this.events.message(tx, 'message.updated', message.id);
       return { kind: 'done' };
     }
     const step = nextStep({
@@ -114,6 +119,7 @@ export class DeliveryService {
     const unreachable = 'failure' in target ? target.failure : await this.fallback.unreachableNow(tx, message, target.identity);
     if ('failure' in target || unreachable) {
       await this.fallback.leave(tx, message, null, 'unreachable', unreachable ?? { code: 'delivery.no_identity', reason: 'No identity to send to' });
+      await this.events.message(tx, 'message.updated', message.id);
       return { kind: 'done' };
     }
     const { inbox, identity } = target;
@@ -171,7 +177,7 @@ export class DeliveryService {
   }
 
   private sendVia<C extends Channel>(channel: C, config: ChannelConfigs[C], request: OutboundMessage): Promise<SendOutcome> {
-    return this.adapters(channel).send(request, config, { tokens: this.tokens, timeoutMs: this.config.delivery.timeoutMs, now: () => new Date() });
+    return this.adapters(channel).send(request, config, { tokens: this.tokens, timeoutMs: this.config.delivery.timeoutMs, now: () => new Date(), guard: this.guard });
   }
 
   private async settle(
@@ -200,6 +206,7 @@ export class DeliveryService {
       const failure = { code: plan.message.errorCode, reason: plan.message.errorReason };
       await this.fallback.leave(tx, message, claim.attemptId, 'provider_failed', failure);
     }
+    if (plan.message) await this.events.message(tx, 'message.updated', message.id);
     return plan;
   }
 }

@@ -22,6 +22,7 @@ import { CONFIG, type FerryConfig } from '#config';
 import { assessReachability, type Channel, deadlineDecision, hasSendQuota, DomainError, type FallbackReason, isUuid, routeAhead, startsDeadline, uuidv7 } from '#domain';
 import { TenantDb, type TenantTx } from '#database';
 import { type JobPayloads, JobDeferred, Outbox } from '#queue';
+import { EventWriter } from '../events/event-writer.js';
 import { CLOCK, type Clock } from '../reachability/clock.js';
 import { ReachabilityService } from '../reachability/reachability.service.js';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository.js';
@@ -53,6 +54,7 @@ export class FallbackService {
     private readonly messages: OutboundMessagesRepository,
     private readonly attempts: DeliveryAttemptsRepository,
     private readonly outbox: Outbox,
+    private readonly events: EventWriter,
     @Inject(CONFIG) private readonly config: FerryConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -138,7 +140,8 @@ export class FallbackService {
       // A delivered receipt still in the status queue's backlog wins the race too.
       if (await this.repository.deliveredPending(tx, attempt?.inboxId ?? null, attempt?.providerMessageId ?? null)) return;
       const seconds = Math.round(this.config.delivery.fallbackDeadlineMs / 1000);
-      await this.leave(tx, message, attemptId, 'no_receipt', { code: 'delivery.no_receipt', reason: `No delivery receipt within ${seconds} s` }, false);
+      const left = await this.leave(tx, message, attemptId, 'no_receipt', { code: 'delivery.no_receipt', reason: `No delivery receipt within ${seconds} s` }, false);
+      if (left.kind !== 'stayed') await this.events.message(tx, 'message.updated', messageId);
     });
   }
 }

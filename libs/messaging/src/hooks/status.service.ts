@@ -6,6 +6,7 @@ import { JobRetryable } from '#queue';
 import { FallbackRepository } from '../delivery/fallback.repository.js';
 import { FallbackService } from '../delivery/fallback.service.js';
 import { OutboundMessagesRepository } from '../delivery/outbound-messages.repository.js';
+import { EventWriter } from '../events/event-writer.js';
 import { InboundEventsRepository } from './inbound-events.repository.js';
 import { type ReceiptAttempt, type ReceiptTarget, ReceiptsRepository } from './receipts.repository.js';
 import { failureText, MalformedStoredEvent, readStoredEvent } from './stored-event.js';
@@ -37,6 +38,7 @@ export class StatusService {
     private readonly fallback: FallbackService,
     private readonly hops: FallbackRepository,
     private readonly outbound: OutboundMessagesRepository,
+    private readonly messageEvents: EventWriter,
   ) {}
 
   /** Throws JobRetryable while the receipt's message is not found; idempotent. */
@@ -80,6 +82,7 @@ export class StatusService {
       await this.hops.adopt(tx, message.id, { ...attempt, providerMessageId: event.providerMessageId }, effect.status);
       moved = true;
     }
+    if (moved) await this.messageEvents.message(tx, 'message.updated', message.id);
     let recorded = false;
     if (attempt) {
       const receiptMoves = attempt.receiptStatus === null || canTransition(attempt.receiptStatus, event.status);

@@ -4,8 +4,14 @@ import type { DataSource } from 'typeorm';
 import type { FerryConfig } from '#config';
 import { DomainError } from '#domain';
 import { createAppDataSource, TenantDb } from '#database';
+import { Outbox, type Queues } from '#queue';
 import { seedTenant, testConfig, type SeededTenant } from '#testing';
 import { exampleChannelConfig, SECRET_MASK } from '#channels';
+import { ContactsRepository } from '../contacts/contacts.repository.js';
+import { IdentitiesRepository } from '../contacts/identities.repository.js';
+import { ConversationsRepository } from '../conversations/conversations.repository.js';
+import { EventWriter } from '../events/event-writer.js';
+import { MessagesRepository } from '../messages/messages.repository.js';
 import { CredentialCipher } from './credential-cipher.js';
 import { InboxesRepository } from './inboxes.repository.js';
 import { InboxesService } from './inboxes.service.js';
@@ -26,7 +32,10 @@ describe('InboxesService credentials at rest', () => {
     tenant = await seedTenant(config, 'Credentials');
     dataSource = await createAppDataSource(config).initialize();
     db = new TenantDb(dataSource);
-    service = new InboxesService(db, new InboxesRepository(), new CredentialCipher(config.auth.appSecret), config);
+    // No Redis here: the events' outbox jobs stay unpublished, which these tests do not look at.
+    const outbox = new Outbox({ add: async () => undefined } as unknown as Queues, dataSource);
+    const events = new EventWriter(outbox, new MessagesRepository(), new ConversationsRepository(), new ContactsRepository(), new IdentitiesRepository());
+    service = new InboxesService(db, new InboxesRepository(), new CredentialCipher(config.auth.appSecret), config, events);
     owner = new pg.Client({ connectionString: config.database.url });
     await owner.connect();
   });

@@ -3,6 +3,7 @@ import { CONFIG, type FerryConfig } from '#config';
 import { type Channel, decodeCursor, DomainError, isUuid, type Page, pageOf, uuidv7 } from '#domain';
 import { type InboxEntity, TenantDb, type TenantTx } from '#database';
 import { channelInbound, channelSecretPaths, type ChannelConfigs, joinSecrets, mergeConfig, parseChannelConfig, splitSecrets } from '#channels';
+import { EventWriter } from '../events/event-writer.js';
 import { CredentialCipher } from './credential-cipher.js';
 import { InboxesRepository } from './inboxes.repository.js';
 
@@ -42,6 +43,7 @@ export class InboxesService {
     private readonly inboxes: InboxesRepository,
     private readonly cipher: CredentialCipher,
     @Inject(CONFIG) private readonly config: FerryConfig,
+    private readonly events: EventWriter,
   ) {}
 
   async list(workspaceId: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<InboxView>> {
@@ -76,14 +78,18 @@ export class InboxesService {
         Object.assign(changes, this.seal(row.id, row.channel, this.parse(row.channel, merged)));
       }
       if (Object.keys(changes).length > 0) await this.inboxes.update(tx, row.id, changes);
-      return this.view(await this.require(tx, row.id));
+      const view = this.view(await this.require(tx, row.id));
+      if (Object.keys(changes).length > 0) await this.events.inbox(tx, view);
+      return view;
     });
   }
 
   /** Soft delete: the history keeps referring to the inbox; it is gone from lists and lookups. */
   async remove(workspaceId: string, id: string): Promise<void> {
     await this.db.run(workspaceId, async (tx) => {
-      if (!isUuid(id) || !(await this.inboxes.softDelete(tx, id))) throw DomainError.notFound('inbox');
+      const row = isUuid(id) ? await this.inboxes.findByIdForUpdate(tx, id) : null;
+      if (!row || !(await this.inboxes.softDelete(tx, id))) throw DomainError.notFound('inbox');
+      await this.events.inbox(tx, this.view(row), new Date());
     });
   }
 

@@ -5,6 +5,7 @@ import { Outbox } from '#queue';
 import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import { FallbackRepository } from '../delivery/fallback.repository.js';
+import { EventWriter } from '../events/event-writer.js';
 import { ReachabilityService } from '../reachability/reachability.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
 import { chooseIdentity, policyFallback } from './identity-choice.js';
@@ -28,6 +29,7 @@ export class MessagesService {
     private readonly reachability: ReachabilityService,
     private readonly templates: TemplatesService,
     private readonly policy: FallbackRepository,
+    private readonly events: EventWriter,
   ) {}
 
   async list(
@@ -85,6 +87,7 @@ export class MessagesService {
           fallback: [],
         });
         await this.conversations.touchActivity(tx, conversationId);
+        await this.events.message(tx, 'message.created', note);
         return note;
       }
       const identities = await this.identities.listSendable(tx, conversation.contactId);
@@ -111,6 +114,7 @@ export class MessagesService {
       });
       await this.outbox.write(tx, 'message.send', { workspaceId, messageId: message.id });
       await this.conversations.touchActivity(tx, conversationId);
+      await this.events.message(tx, 'message.created', message);
       return message;
     });
   }

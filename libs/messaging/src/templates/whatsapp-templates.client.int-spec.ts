@@ -3,9 +3,10 @@ import { exampleChannelConfig } from '#channels';
 import { DomainError } from '#domain';
 import { freePort, SimulatorHarness } from '#testing';
 import { WhatsappTemplatesClient } from './whatsapp-templates.client.js';
+import { OutboundGuard } from '#net';
 
 describe('WhatsappTemplatesClient, against the simulated Graph API', () => {
-  const client = new WhatsappTemplatesClient();
+  const client = new WhatsappTemplatesClient(new OutboundGuard({ allowPrivateUrls: true }));
   let sim: SimulatorHarness;
   const config = { ...exampleChannelConfig('whatsapp'), accessToken: 'EAA-client-token', businessAccountId: '555000111' };
 

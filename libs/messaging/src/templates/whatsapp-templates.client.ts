@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { fetch as guardedFetch } from 'undici';
 import { DomainError } from '#domain';
 import type { WhatsappConfig } from '#channels';
+import { OutboundGuard } from '#net';
 import type { TemplateCategory, TemplateStatus } from '#database';
 import { placeholdersOf } from './template-body.js';
 
@@ -30,6 +32,8 @@ type Json = Record<string, unknown>;
  */
 @Injectable()
 export class WhatsappTemplatesClient {
+  constructor(private readonly guard: OutboundGuard) {}
+
   async list(config: WhatsappConfig & { businessAccountId: string }, timeoutMs: number): Promise<ProviderTemplate[]> {
     const base = `${(config.apiBaseUrl ?? GRAPH_API).replace(/\/+$/, '')}/${encodeURIComponent(config.businessAccountId)}/message_templates`;
     const templates: ProviderTemplate[] = [];
@@ -39,7 +43,7 @@ export class WhatsappTemplatesClient {
       url.searchParams.set('fields', 'id,name,language,status,category,components');
       url.searchParams.set('limit', String(PAGE_SIZE));
       if (after) url.searchParams.set('after', after);
-      const answer = await get(url, config.accessToken, timeoutMs);
+      const answer = await get(this.guard, url, config.accessToken, timeoutMs);
       const data = Array.isArray(answer['data']) ? answer['data'] : [];
       for (const item of data) {
         const template = isObject(item) ? providerTemplate(item) : null;
@@ -54,11 +58,13 @@ export class WhatsappTemplatesClient {
   }
 }
 
-async function get(url: URL, accessToken: string, timeoutMs: number): Promise<Json> {
-  let response: Response;
+async function get(guard: OutboundGuard, url: URL, accessToken: string, timeoutMs: number): Promise<Json> {
+  const problem = guard.urlProblem(url.href);
+  if (problem) throw new DomainError('templates.sync_failed', 'unprocessable', `The inbox's apiBaseUrl ${problem}`);
+  let response: Awaited<ReturnType<typeof guardedFetch>>;
   try {
     // Not following redirects: the base URL is the inbox's, and a redirect could point anywhere.
-    response = await fetch(url, { headers: { authorization: `Bearer ${accessToken}` }, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    response = await guardedFetch(url, { headers: { authorization: `Bearer ${accessToken}` }, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs), dispatcher: guard.dispatcher });
   } catch (error) {
     const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'the connection failed';
     throw new DomainError('templates.provider_unavailable', 'unavailable', `WhatsApp could not be reached to list the templates: ${reason}`);

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { type EventEnvelope, type EventType, uuidv7 } from '#domain';
+import type { TenantTx } from '#database';
+import { Outbox } from '#queue';
+import { ContactsRepository } from '../contacts/contacts.repository.js';
+import { IdentitiesRepository } from '../contacts/identities.repository.js';
+import { type ConversationRow, ConversationsRepository } from '../conversations/conversations.repository.js';
+import { type MessageRow, MessagesRepository } from '../messages/messages.repository.js';
+import {
+  contactEventData,
+  conversationEventData,
+  type EventDataByType,
+  inboxEventData,
+  messageEventData,
+} from './event-data.js';
+
+type MessageEvent = 'message.created' | 'message.updated';
+type ConversationEvent = 'conversation.created' | 'conversation.updated';
+type ContactEvent = 'contact.created' | 'contact.updated';
+
+/**
+ * Writes the events of the catalogue (#domain EVENT_TYPES). An event is an `event.dispatch` outbox
+ * job written in the caller's transaction: it exists exactly when the change it describes commits,
+ * and the worker fans it out (webhooks, live stream) after commit. The envelope, id included, is
+ * built here once, so every retry and every subscriber sees the same id.
+ * Each call site is one line: pass the row in hand, or its id to have it read inside the transaction.
+ */
+@Injectable()
+export class EventWriter {
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly messages: MessagesRepository,
+    private readonly conversations: ConversationsRepository,
+    private readonly contacts: ContactsRepository,
+    private readonly identities: IdentitiesRepository,
+  ) {}
+
+  async emit<T extends EventType>(tx: TenantTx, type: T, data: EventDataByType[T]): Promise<EventEnvelope<EventDataByType[T]>> {
+    const event: EventEnvelope<EventDataByType[T]> = { id: uuidv7(), type, createdAt: new Date().toISOString(), workspaceId: tx.workspaceId, data };
+    await this.outbox.write(tx, 'event.dispatch', { workspaceId: tx.workspaceId, event: event as unknown as EventEnvelope });
+    return event;
+  }
+
+  async message(tx: TenantTx, type: MessageEvent, message: MessageRow | string): Promise<void> {
+    const row = typeof message === 'string' ? await this.messages.findById(tx, message) : message;
+    if (row) await this.emit(tx, type, messageEventData(row));
+  }
+
+  async conversation(tx: TenantTx, type: ConversationEvent, conversation: ConversationRow | string): Promise<void> {
+    const row = typeof conversation === 'string' ? await this.conversations.findById(tx, conversation) : conversation;
+    if (row) await this.emit(tx, type, conversationEventData(row));
+  }
+
+  /** The contact with its identities, read now (after the change). */
+  async contact(tx: TenantTx, type: ContactEvent, contactId: string): Promise<void> {
+    const contact = await this.contacts.findById(tx, contactId);
+    if (contact) await this.emit(tx, type, contactEventData(contact, await this.identities.listByContact(tx, contactId)));
+  }
+
+  /** `contactId` remains; `mergedContactIds` were folded into it. */
+  async contactMerged(tx: TenantTx, contactId: string, mergedContactIds: string[]): Promise<void> {
+    const contact = await this.contacts.findById(tx, contactId);
+    if (!contact) return;
+    await this.emit(tx, 'contact.merged', { contact: contactEventData(contact, await this.identities.listByContact(tx, contactId)), mergedContactIds });
+  }
+
+  async inbox(tx: TenantTx, view: Parameters<typeof inboxEventData>[0], deletedAt: Date | null = null): Promise<void> {
+    await this.emit(tx, 'inbox.updated', inboxEventData(view, deletedAt));
+  }
+}

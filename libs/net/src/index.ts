@@ -1,0 +1,3 @@
+export * from './address-policy.js';
+export * from './outbound-guard.js';
+export * from './standard-webhooks.js';
