@@ -352,12 +352,13 @@ describe('integrator webhooks end to end', () => {
     const started = Date.now();
     for (let n = 0; n < 8; n++) await emit('conversation.updated');
     await vi.waitFor(() => expect(receiver.at(fast.path)).toHaveLength(8), WAIT);
-    const fastDone = Date.now() - started;
     await vi.waitFor(() => expect(receiver.at(slow.path)).toHaveLength(8), WAIT);
     expect(receiver.maxInFlight.get(slow.path)).toBeLessThanOrEqual(2);
-    // Eight 600 ms calls two at a time take at least 2.4 s; the fast endpoint was served long before.
-    expect(fastDone).toBeLessThan(2000);
-    expect(receiver.at(slow.path).at(-1)!.at - started).toBeGreaterThanOrEqual(2400);
+    // Eight 600 ms calls two at a time need four rounds; the fast endpoint was served in full before the third began
+    // (relative, not wall-clock, so a loaded machine does not decide it).
+    const slowHits = receiver.at(slow.path).map((hit) => hit.at);
+    expect(Math.max(...receiver.at(fast.path).map((hit) => hit.at))).toBeLessThan(slowHits[4]!);
+    expect(slowHits[7]! - started).toBeGreaterThanOrEqual(1800);
   });
 
   it('fans out idempotently: the same event twice is one delivery per endpoint', async () => {
