@@ -58,7 +58,7 @@ export class InboundEventsService {
     const event = readStoredEvent(row.kind, row.event);
     const inbox = await this.inboxes.findById(tx, row.inboxId);
     if (!inbox) throw DomainError.notFound('inbox');
-    if (event.kind === 'message') await this.inbound.receiveIn(tx, inboundMessage(row.id, row.inboxId, inbox.channel, event), inbox.channel);
+    if (event.kind === 'message') await this.inbound.receiveOnInboxIn(tx, inbox, inboundMessage(row.id, row.inboxId, inbox.channel, event));
     else if (event.kind === 'contact') await this.applyContactEvent(tx, row.inboxId, inbox.channel, event);
     else throw new MalformedStoredEvent('a delivery receipt is applied by status.apply, not inbound.process');
     await this.events.markProcessed(tx, row.id);
