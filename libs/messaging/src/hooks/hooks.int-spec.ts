@@ -102,7 +102,7 @@ describe('provider hooks pipeline', () => {
     const routes = new InboxRoutes(dataSource);
     hooks = new HookService(db, routes, inboxes, events, new Outbox(queues, dataSource), (() => fakeAdapter) as unknown as AdapterLookup);
     const inbound = new InboundService(db, inboxesRepository, new ContactsRepository(), identities, new ConversationsRepository(), new MessagesRepository());
-    inboundEvents = new InboundEventsService(db, events, inboxesRepository, identities, inbound);
+    inboundEvents = new InboundEventsService(db, events, identities, inbound);
     statuses = new StatusService(db, events, new ReceiptsRepository());
     mailDrop = new MailDropService(routes, hooks);
     tenant = await seedTenant(config, 'Hooks');

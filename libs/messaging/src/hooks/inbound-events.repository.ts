@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InboundEventEntity, type InboundEventKind, type TenantTx } from '#database';
+import { InboundEventEntity, type InboundEventKind, type InboxEntity, type TenantTx } from '#database';
 import type { StagedJob } from '#queue';
 
 export interface NewInboundEvent {
@@ -47,6 +47,31 @@ export class InboundEventsRepository {
       [tx.workspaceId, id],
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * findForUpdate with the event's inbox (null when deleted), in one statement. The inbox is read as of
+   * the statement's start, even if it waited for the lock: its config does not depend on the event.
+   */
+  async findForUpdateWithInbox(tx: TenantTx, id: string): Promise<{ event: InboundEventEntity; inbox: InboxEntity | null } | null> {
+    const rows: Array<InboundEventEntity & { inbox: InboxEntity | null }> = await tx.manager.query(
+      `SELECT e.id, e.workspace_id AS "workspaceId", e.inbox_id AS "inboxId", e.provider_event_id AS "providerEventId", e.kind, e.event,
+              e.raw, e.received_at AS "receivedAt", e.processed_at AS "processedAt", e.error,
+              CASE WHEN i.id IS NULL THEN NULL ELSE json_build_object(
+                'id', i.id, 'workspaceId', i.workspace_id, 'name', i.name, 'channel', i.channel, 'config', i.config, 'secrets', i.secrets,
+                'createdAt', i.created_at, 'updatedAt', i.updated_at, 'deletedAt', i.deleted_at) END AS inbox
+       FROM inbound_events e
+       LEFT JOIN inboxes i ON i.workspace_id = e.workspace_id AND i.id = e.inbox_id AND i.deleted_at IS NULL
+       WHERE e.workspace_id = $1 AND e.id = $2
+       FOR UPDATE OF e`,
+      [tx.workspaceId, id],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const { inbox, ...event } = row;
+    // Timestamps come back as text inside JSON.
+    const dated = inbox ? { ...inbox, createdAt: new Date(inbox.createdAt), updatedAt: new Date(inbox.updatedAt), deletedAt: null } : null;
+    return { event, inbox: dated };
   }
 
   async findById(tx: TenantTx, id: string): Promise<InboundEventEntity | null> {
