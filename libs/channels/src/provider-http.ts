@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { fetch as guardedFetch } from 'undici';
+import { request as undiciRequest } from 'undici';
 import type { OutboundGuard } from '#net';
 import type { SendOutcome } from './channel-adapter.js';
 
@@ -52,19 +52,26 @@ export async function callProvider(url: string, request: ProviderRequest): Promi
   const problem = request.guard.urlProblem(url);
   if (problem) return refused(`The provider URL ${problem}`, 0);
   const headers: Record<string, string> = { ...request.headers };
-  let body: string | URLSearchParams | undefined = request.body;
+  let body: string | undefined;
   if (request.json !== undefined) {
     body = JSON.stringify(request.json);
     headers['content-type'] ??= 'application/json';
+  } else if (request.body !== undefined) {
+    body = request.body.toString();
+    headers['content-type'] ??= request.body instanceof URLSearchParams ? 'application/x-www-form-urlencoded;charset=UTF-8' : 'text/plain;charset=UTF-8';
   }
   const signal = AbortSignal.timeout(request.timeoutMs);
   try {
-    const answer = await guardedFetch(url, { method: request.method ?? 'POST', headers, body, signal, redirect: 'manual', dispatcher: request.guard.dispatcher });
-    const text = await readCapped(answer);
-    const requestId = (request.requestIdHeaders ?? []).map((name) => answer.headers.get(name)).find((value): value is string => !!value);
+    // undici's request() rather than fetch(): the same exchange without web streams, a fraction of the
+    // CPU at hundreds of sends a second. It never follows redirects; the guard's dispatcher keeps
+    // connections alive per origin, each checked when it was opened.
+    const answer = await undiciRequest(url, { method: request.method ?? 'POST', headers, body, signal, dispatcher: request.guard.dispatcher });
+    const text = await readCapped(answer.body);
+    const answerHeaders = toHeaders(answer.headers);
+    const requestId = (request.requestIdHeaders ?? []).map((name) => answerHeaders.get(name)).find((value): value is string => !!value);
     return {
       ok: true,
-      response: { status: answer.status, headers: answer.headers, text, json: parseJson(text), requestId, latencyMs: elapsed(started) },
+      response: { status: answer.statusCode, headers: answerHeaders, text, json: parseJson(text), requestId, latencyMs: elapsed(started) },
     };
   } catch (error) {
     const latencyMs = elapsed(started);
@@ -139,22 +146,27 @@ export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
   return timingSafeEqual(left, right);
 }
 
-async function readCapped(answer: { body: ReadableStream<Uint8Array> | null }): Promise<string> {
-  if (!answer.body) return '';
-  const reader = answer.body.getReader();
-  const chunks: Uint8Array[] = [];
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+  const chunks: Buffer[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
     if (size >= MAX_BODY_BYTES) {
-      await reader.cancel();
+      body.destroy();
       break;
     }
   }
   return Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8');
+}
+
+function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+  }
+  return headers;
 }
 
 function parseJson(text: string): unknown {

@@ -1,4 +1,6 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A transaction bound to one workspace. Repositories take it first: their queries filter by
@@ -26,10 +28,9 @@ export class TenantDb {
   /** Runs `work` in one transaction with app.workspace_id set locally to `workspaceId`. */
   async run<T>(workspaceId: string, work: (tx: TenantTx) => Promise<T>): Promise<T> {
     const effects: Array<() => Promise<void>> = [];
-    const result = await this.dataSource.transaction(async (manager) => {
-      await manager.query(`SELECT set_config('app.workspace_id', $1, true)`, [workspaceId]);
-      return work({ workspaceId, manager, afterCommit: (effect) => effects.push(effect) });
-    });
+    const result = await this.scoped('app.workspace_id', workspaceId, (manager) =>
+      work({ workspaceId, manager, afterCommit: (effect) => effects.push(effect) }),
+    );
     // Effects are best-effort by design (publishing to a queue): what they miss, a relay recovers.
     // They run after the caller has its answer, so a request does not wait on Redis round trips.
     if (effects.length > 0) void Promise.allSettled(effects.map((effect) => effect()));
@@ -38,10 +39,7 @@ export class TenantDb {
 
   /** Runs `work` in one transaction that sees the user's own memberships across workspaces. */
   async asUser<T>(userId: string, work: (tx: UserTx) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(async (manager) => {
-      await manager.query(`SELECT set_config('app.user_id', $1, true)`, [userId]);
-      return work({ userId, manager });
-    });
+    return this.scoped('app.user_id', userId, (manager) => work({ userId, manager }));
   }
 
   /** Tables that are not tenant-owned (users, refresh tokens): no workspace is set. */
@@ -49,7 +47,36 @@ export class TenantDb {
     return this.dataSource.transaction(work);
   }
 
+  /**
+   * One transaction with `setting` set locally to `value`. A round trip costs more client CPU than
+   * most of the statements on the hot paths, so the setting travels with TypeORM's own START
+   * TRANSACTION (one simple-protocol call of two statements) instead of in a second call. Only a
+   * UUID is written into the SQL text; anything else takes the parameterised second call.
+   */
+  private async scoped<T>(setting: 'app.workspace_id' | 'app.user_id', value: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (!UUID.test(value)) {
+      return this.dataSource.transaction(async (manager) => {
+        await manager.query(`SELECT set_config('${setting}', $1, true)`, [value]);
+        return work(manager);
+      });
+    }
+    const runner = this.dataSource.createQueryRunner();
+    openWith(runner, `START TRANSACTION; SELECT set_config('${setting}', '${value}', true)`);
+    try {
+      return await runner.manager.transaction(work);
+    } finally {
+      await runner.release();
+    }
+  }
+
   async ping(): Promise<void> {
     await this.dataSource.query('SELECT 1');
   }
+}
+
+/** Makes TypeORM's START TRANSACTION on this runner send `begin` instead (its bookkeeping stays TypeORM's). */
+function openWith(runner: QueryRunner, begin: string): void {
+  const query = runner.query.bind(runner);
+  runner.query = ((sql: string, ...rest: unknown[]) =>
+    sql === 'START TRANSACTION' ? query(begin) : (query as (...args: unknown[]) => Promise<unknown>)(sql, ...rest)) as QueryRunner['query'];
 }

@@ -1,8 +1,18 @@
 import type { DataSource } from 'typeorm';
 import { uuidv7 } from '#domain';
-import { OutboxEntity, type TenantTx } from '#database';
+import type { TenantTx } from '#database';
 import { isJobName, JOBS, type JobName, type JobPayloads } from './job-catalogue.js';
 import type { Queues } from './queues.js';
+
+const MARK_DELAY_MS = 20;
+
+/** An outbox row prepared for the caller to insert: payload as JSON text, and as data for the queue. */
+export interface StagedJob<N extends JobName = JobName> {
+  id: string;
+  jobName: N;
+  payload: string;
+  data: JobPayloads[N];
+}
 
 /**
  * The transactional outbox. A job is written as a row in the same transaction as the change that
@@ -11,19 +21,50 @@ import type { Queues } from './queues.js';
  * Postgres, not Redis, is the record of intent.
  */
 export class Outbox {
+  /** Published jobs whose rows are not marked yet: marked together, one statement per tick of work. */
+  private published: string[] = [];
+  private marking: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly queues: Queues,
     private readonly dataSource: DataSource,
   ) {}
 
   async write<N extends JobName>(tx: TenantTx, name: N, payload: JobPayloads[N]): Promise<string> {
-    const id = uuidv7();
-    await tx.manager.insert(OutboxEntity, { id, workspaceId: tx.workspaceId, jobName: name, payload, publishedAt: null });
+    const job = this.prepare(name, payload);
+    await tx.manager.query(`INSERT INTO outbox (id, workspace_id, job_name, payload) VALUES ($1, $2, $3, $4::jsonb)`, [
+      job.id,
+      tx.workspaceId,
+      job.jobName,
+      job.payload,
+    ]);
+    this.publishAfterCommit(tx, job);
+    return job.id;
+  }
+
+  /**
+   * A job row for the caller to insert into `outbox` itself, within a statement that writes the change
+   * causing it (one round trip instead of two). Once the row is inserted, publishAfterCommit(tx, job).
+   */
+  prepare<N extends JobName>(name: N, payload: JobPayloads[N]): StagedJob<N> {
+    return { id: uuidv7(), jobName: name, payload: JSON.stringify(payload), data: payload };
+  }
+
+  /** Publishes a prepared job (its row inserted in `tx`) once `tx` has committed. */
+  publishAfterCommit<N extends JobName>(tx: TenantTx, job: StagedJob<N>): void {
     tx.afterCommit(async () => {
-      await this.queues.add(name, payload, id);
-      await this.markPublished([id]);
+      await this.queues.add(job.jobName, job.data, job.id);
+      this.markSoon(job.id);
     });
-    return id;
+  }
+
+  /** Marks what is published and not marked yet (shutdown: the relay would otherwise publish it again). */
+  async flush(): Promise<void> {
+    clearTimeout(this.marking);
+    this.marking = undefined;
+    const ids = this.published;
+    this.published = [];
+    if (ids.length > 0) await this.markPublished(ids);
   }
 
   /**
@@ -91,6 +132,16 @@ export class Outbox {
       revived += 1;
     }
     return revived;
+  }
+
+  /**
+   * Marking is bookkeeping for the relay (which waits OUTBOX_RELAY_GRACE_MS before it touches a row),
+   * so rows published within a few milliseconds share one UPDATE. Lost marks (a crash) cost a
+   * re-publish under the same job id: a no-op while BullMQ holds the job, an idempotent rerun after.
+   */
+  private markSoon(id: string): void {
+    this.published.push(id);
+    this.marking ??= setTimeout(() => void this.flush().catch(() => undefined), MARK_DELAY_MS);
   }
 
   private async markPublished(ids: string[]): Promise<void> {

@@ -31,9 +31,11 @@ export class QueueModule implements OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     private readonly queues: Queues,
+    private readonly outbox: Outbox,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    await this.outbox.flush().catch(() => undefined);
     await this.queues.close();
     this.redis.disconnect();
   }

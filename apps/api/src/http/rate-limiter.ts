@@ -6,13 +6,36 @@ import { DomainError } from '#domain';
 import { REDIS } from '#queue';
 
 const WINDOW_SECONDS = 60;
+/** How long a caller's local count may wait before it is added to the shared one. */
+const FLUSH_MS = 50;
+/** Below this share of its limit (as last known plus local), a caller is counted in memory. */
+const LOCAL_SHARE = 0.5;
+
+/** One caller's count in one window, as this process knows it. */
+interface Tally {
+  /** The shared count Redis last answered. */
+  known: number;
+  /** Counted here, being added to Redis now. */
+  inFlight: number;
+  /** Counted here, not sent yet. */
+  pending: number;
+  timer: NodeJS.Timeout | undefined;
+}
 
 /**
  * A fixed one-minute window per caller in Redis, shared by every API instance. Answers the
  * RateLimit-* headers on every authenticated response, and 429 with Retry-After past the limit.
+ *
+ * A Redis round trip per request is a good share of a cheap request's cost, so a caller well below
+ * its limit (under half of it, as last known) is counted in memory and its count added to Redis
+ * every FLUSH_MS; nearer the limit every request is counted in Redis, exactly. Other instances'
+ * requests are then seen up to FLUSH_MS late, far from the limit only.
  */
 @Injectable()
 export class RateLimiter {
+  private readonly tallies = new Map<string, Tally>();
+  private window = 0;
+
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(CONFIG) private readonly config: FerryConfig,
@@ -21,13 +44,30 @@ export class RateLimiter {
   async consume(subject: string, reply: FastifyReply): Promise<void> {
     const limit = this.config.rateLimit.perMinute;
     const window = Math.floor(Date.now() / 1000 / WINDOW_SECONDS);
+    if (window !== this.window) this.startWindow(window);
     const key = `${this.config.redis.keyPrefix}:rl:${subject}:${window}`;
+    let tally = this.tallies.get(key);
     let count: number;
-    try {
-      const results = await this.redis.multi().incr(key).expire(key, WINDOW_SECONDS * 2).exec();
-      count = Number(results?.[0]?.[1] ?? 0);
-    } catch {
-      return; // Redis unreachable: fail open; /health/ready reports the outage.
+    if (tally && tally.known + tally.inFlight + tally.pending + 1 <= limit * LOCAL_SHARE) {
+      tally.pending += 1;
+      count = tally.known + tally.inFlight + tally.pending;
+      tally.timer ??= setTimeout(() => void this.flush(key), FLUSH_MS).unref();
+    } else {
+      const local = tally ? tally.pending : 0;
+      if (tally) {
+        clearTimeout(tally.timer);
+        tally.timer = undefined;
+        tally.pending = 0;
+      }
+      try {
+        const results = await this.redis.multi().incrby(key, local + 1).expire(key, WINDOW_SECONDS * 2).exec();
+        count = Number(results?.[0]?.[1] ?? 0);
+      } catch {
+        return; // Redis unreachable: fail open; /health/ready reports the outage.
+      }
+      tally = this.tallies.get(key);
+      if (tally) tally.known = Math.max(tally.known, count);
+      else if (this.window === window) this.tallies.set(key, { known: count, inFlight: 0, pending: 0, timer: undefined });
     }
     const reset = (window + 1) * WINDOW_SECONDS - Math.floor(Date.now() / 1000);
     void reply.header('RateLimit-Limit', String(limit));
@@ -37,6 +77,35 @@ export class RateLimiter {
       throw new DomainError('rate_limit.exceeded', 'rate_limited', `More than ${limit} requests a minute`, {
         retryAfterSeconds: reset,
       });
+    }
+  }
+
+  /** Adds a caller's local count to the shared one. */
+  private async flush(key: string): Promise<void> {
+    const tally = this.tallies.get(key);
+    if (!tally || tally.pending === 0) return;
+    tally.timer = undefined;
+    const sending = tally.pending;
+    tally.pending = 0;
+    tally.inFlight += sending;
+    try {
+      const results = await this.redis.multi().incrby(key, sending).expire(key, WINDOW_SECONDS * 2).exec();
+      tally.known = Math.max(tally.known, Number(results?.[0]?.[1] ?? 0));
+    } catch {
+      // Redis unreachable: these requests go uncounted, as they would have failed open.
+    } finally {
+      tally.inFlight -= sending;
+    }
+  }
+
+  /** A new minute: the previous window's local counts are flushed and forgotten. */
+  private startWindow(window: number): void {
+    this.window = window;
+    const previous = [...this.tallies.keys()];
+    for (const key of previous) {
+      const tally = this.tallies.get(key)!;
+      clearTimeout(tally.timer);
+      void this.flush(key).finally(() => this.tallies.delete(key));
     }
   }
 }

@@ -10,15 +10,41 @@ export interface NewIdentity {
   displayName: string | null;
 }
 
+const IDENTITY_COLUMNS = `
+  ci.id, ci.workspace_id AS "workspaceId", ci.contact_id AS "contactId", ci.inbox_id AS "inboxId", ci.channel,
+  ci.external_id AS "externalId", ci.display_name AS "displayName", ci.last_inbound_at AS "lastInboundAt",
+  ci.reply_token AS "replyToken", ci.reply_token_expires_at AS "replyTokenExpiresAt",
+  ci.unsubscribed_at AS "unsubscribedAt", ci.created_at AS "createdAt"`;
+
 /** Queries of contact identities: a contact's address on one inbox (WeChat OpenID, wa_id, email...). */
 @Injectable()
 export class IdentitiesRepository {
+  // Raw SQL: read on every send, where TypeORM's query building costs more than the query.
   async findById(tx: TenantTx, id: string): Promise<ContactIdentityEntity | null> {
-    return tx.manager.findOneBy(ContactIdentityEntity, { workspaceId: tx.workspaceId, id });
+    const rows: ContactIdentityEntity[] = await tx.manager.query(`SELECT ${IDENTITY_COLUMNS} FROM contact_identities ci WHERE ci.workspace_id = $1 AND ci.id = $2`, [tx.workspaceId, id]);
+    return rows[0] ?? null;
   }
 
   async findByExternalId(tx: TenantTx, inboxId: string, externalId: string): Promise<ContactIdentityEntity | null> {
     return tx.manager.findOneBy(ContactIdentityEntity, { workspaceId: tx.workspaceId, inboxId, externalId });
+  }
+
+  /** The identity, and whether its contact is still there (not deleted), in one statement. */
+  async findByExternalIdWithContact(
+    tx: TenantTx,
+    inboxId: string,
+    externalId: string,
+  ): Promise<{ identity: ContactIdentityEntity; contactLive: boolean } | null> {
+    const rows: Array<ContactIdentityEntity & { contactLive: boolean }> = await tx.manager.query(
+      `SELECT ${IDENTITY_COLUMNS},
+         EXISTS (SELECT 1 FROM contacts c WHERE c.workspace_id = ci.workspace_id AND c.id = ci.contact_id AND c.deleted_at IS NULL) AS "contactLive"
+       FROM contact_identities ci WHERE ci.workspace_id = $1 AND ci.inbox_id = $2 AND ci.external_id = $3`,
+      [tx.workspaceId, inboxId, externalId],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const { contactLive, ...identity } = row;
+    return { identity: identity as ContactIdentityEntity, contactLive };
   }
 
   async listByContact(tx: TenantTx, contactId: string): Promise<ContactIdentityEntity[]> {

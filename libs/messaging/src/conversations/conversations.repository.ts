@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { Not } from 'typeorm';
 import type { ConversationStatus, MessageDirection, MessageStatus, MessageType, Priority } from '#domain';
 import { ConversationEntity, type TenantTx } from '#database';
 import { containsPattern } from './search.js';
@@ -91,7 +90,14 @@ export class ConversationsRepository {
 
   /** The contact's conversation that is not resolved, if any (the unique index allows one). */
   async findOpenByContact(tx: TenantTx, contactId: string): Promise<ConversationEntity | null> {
-    return tx.manager.findOneBy(ConversationEntity, { workspaceId: tx.workspaceId, contactId, status: Not('resolved') });
+    const rows: ConversationEntity[] = await tx.manager.query(
+      `SELECT id, workspace_id AS "workspaceId", contact_id AS "contactId", status, assignee_id AS "assigneeId", team_id AS "teamId",
+              priority, labels, snoozed_until AS "snoozedUntil", last_inbox_id AS "lastInboxId", last_activity_at AS "lastActivityAt",
+              created_at AS "createdAt", updated_at AS "updatedAt", resolved_at AS "resolvedAt"
+       FROM conversations WHERE workspace_id = $1 AND contact_id = $2 AND status <> 'resolved' LIMIT 1`,
+      [tx.workspaceId, contactId],
+    );
+    return rows[0] ?? null;
   }
 
   /**

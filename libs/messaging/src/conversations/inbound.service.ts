@@ -82,47 +82,56 @@ export class InboundService {
    * one). A unique violation here means a concurrent first message won a race: roll back and run again.
    */
   async receiveIn(tx: TenantTx, input: InboundMessage, channel?: Channel): Promise<InboundResult> {
-    const inbox = await this.inboxOf(tx, input.inboxId, channel);
+    const stored = await this.receiveOnInboxIn(tx, await this.inboxOf(tx, input.inboxId, channel), input);
+    return { created: stored.created, message: stored.message, conversation: await this.conversations.findById(tx, stored.message.conversationId) };
+  }
+
+  /**
+   * receiveIn for a caller that has read the inbox already (the hook pipeline); the conversation is not
+   * read back. A new message is written with its effects (conversation activity, the identity's window)
+   * in one statement.
+   */
+  async receiveOnInboxIn(tx: TenantTx, inbox: InboxEntity, input: InboundMessage): Promise<{ created: boolean; message: MessageRow }> {
     if (input.editOf !== undefined) {
       const edited = await this.messages.findByExternalId(tx, inbox.id, input.editOf);
       if (edited) {
         await this.messages.updateBody(tx, edited.id, input.message.body);
         const message = (await this.messages.findById(tx, edited.id)) ?? edited;
         await this.events.message(tx, 'message.updated', message);
-        return { created: false, message, conversation: await this.conversations.findById(tx, edited.conversationId) };
+        return { created: false, message };
       }
     }
     // An edit whose original has not arrived yet (or never will) stands in for it, under the original's
     // id: the original, arriving late, is then a redelivery, and the newer text stays.
     const externalId = input.editOf ?? input.message.externalId;
     const redelivered = await this.messages.findByExternalId(tx, inbox.id, externalId);
-    if (redelivered) {
-      return { created: false, message: redelivered, conversation: await this.conversations.findById(tx, redelivered.conversationId) };
-    }
+    if (redelivered) return { created: false, message: redelivered };
     const identity = await this.resolveIdentity(tx, inbox, input.contact);
     const threaded = input.thread?.length ? await this.threadConversation(tx, identity.contactId, input.thread) : null;
     const conversationId = threaded ?? (await this.openConversation(tx, identity.contactId, inbox.id));
-    const message = await this.messages.insert(tx, {
-      id: input.message.id ?? uuidv7(),
-      conversationId,
-      direction: 'in',
-      type: 'text',
-      body: input.message.body,
-      template: null,
-      status: 'received',
-      identityId: identity.id,
-      inboxId: inbox.id,
-      senderMemberId: null,
-      externalId,
-      fallback: [],
-      ...(input.message.attachments?.length ? { attachments: input.message.attachments } : {}),
-      ...(input.message.email ? { emailMessageId: input.message.email.messageId, emailSubject: input.message.email.subject ?? null } : {}),
-    });
-    await this.identities.markInbound(tx, identity.id);
+    const message = await this.messages.insertWithEffects(
+      tx,
+      {
+        id: input.message.id ?? uuidv7(),
+        conversationId,
+        direction: 'in',
+        type: 'text',
+        body: input.message.body,
+        template: null,
+        status: 'received',
+        identityId: identity.id,
+        inboxId: inbox.id,
+        senderMemberId: null,
+        externalId,
+        fallback: [],
+        ...(input.message.attachments?.length ? { attachments: input.message.attachments } : {}),
+        ...(input.message.email ? { emailMessageId: input.message.email.messageId, emailSubject: input.message.email.subject ?? null } : {}),
+      },
+      { lastInboxId: inbox.id, inboundIdentityId: identity.id },
+    );
     if (input.replyToken) await this.identities.setReplyToken(tx, identity.id, input.replyToken.token, input.replyToken.expiresAt);
-    await this.conversations.touchActivity(tx, conversationId, inbox.id);
     await this.events.message(tx, 'message.created', message);
-    return { created: true, message, conversation: await this.conversations.findById(tx, conversationId) };
+    return { created: true, message };
   }
 
   /** The identity (and contact) of a customer on an inbox, found or created: a follow with no message yet. */
@@ -144,14 +153,14 @@ export class InboundService {
     inbox: InboxEntity,
     contact: InboundMessage['contact'],
   ): Promise<ContactIdentityEntity> {
-    const known = await this.identities.findByExternalId(tx, inbox.id, contact.externalId);
-    if (known && (await this.contacts.findById(tx, known.contactId))) return known;
+    const known = await this.identities.findByExternalIdWithContact(tx, inbox.id, contact.externalId);
+    if (known?.contactLive) return known.identity;
     const { contactId, created } = await this.findOrCreateContact(tx, contact);
     if (known) {
       // Its contact was deleted: the customer came back, as a new relationship.
-      await this.identities.moveToContact(tx, known.id, contactId);
+      await this.identities.moveToContact(tx, known.identity.id, contactId);
       await this.events.contact(tx, created ? 'contact.created' : 'contact.updated', contactId);
-      return { ...known, contactId };
+      return { ...known.identity, contactId };
     }
     const identity = await this.identities.insert(tx, {
       id: uuidv7(),

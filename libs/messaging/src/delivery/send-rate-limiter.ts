@@ -68,16 +68,20 @@ redis.call('SET', KEYS[2], tostring(allowed_at), 'PX', math.ceil(allowed_at - no
 return math.ceil(allowed_at - now)
 `;
 
+type SlotRedis = Redis & { ferrySendSlot(bucket: string, held: string, intervalMs: number, burst: number): Promise<number> };
+
 /** The per-inbox send rate limit, shared by every worker through Redis. */
 @Injectable()
 export class SendRateLimiter {
   private readonly prefix: string;
 
-  constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(CONFIG) config: FerryConfig,
-  ) {
+  private readonly redis: SlotRedis;
+
+  constructor(@Inject(REDIS) redis: Redis, @Inject(CONFIG) config: FerryConfig) {
     this.prefix = `${config.redis.keyPrefix}:delivery:rate`;
+    // EVALSHA (ioredis loads the script once, again after a Redis restart) rather than the script's text on every send.
+    if (!('ferrySendSlot' in redis)) redis.defineCommand('ferrySendSlot', { numberOfKeys: 2, lua: ACQUIRE });
+    this.redis = redis as SlotRedis;
   }
 
   /**
@@ -87,7 +91,7 @@ export class SendRateLimiter {
   async acquire(inboxId: string, ratePerSecond: number, holder: string): Promise<number> {
     const interval = 1000 / ratePerSecond;
     const burst = Math.max(1, Math.floor(ratePerSecond));
-    const wait = await this.redis.eval(ACQUIRE, 2, `${this.prefix}:${inboxId}`, `${this.prefix}:${inboxId}:held:${holder}`, interval, burst);
+    const wait = await this.redis.ferrySendSlot(`${this.prefix}:${inboxId}`, `${this.prefix}:${inboxId}:held:${holder}`, interval, burst);
     return Number(wait);
   }
 

@@ -69,18 +69,16 @@ export class HookService {
     let stored = 0;
     for (const event of events) {
       const id = uuidv7();
-      const created = await this.events.insertIfNew(tx, {
-        id,
-        inboxId,
-        providerEventId: event.providerEventId,
-        kind: event.kind,
-        eventJson: eventJson(event),
-        raw,
-        receivedAt,
-      });
+      // The event and its job: one statement, the job only when the event is new.
+      const job = this.outbox.prepare(jobFor(event.kind), { workspaceId: tx.workspaceId, eventId: id });
+      const created = await this.events.insertIfNew(
+        tx,
+        { id, inboxId, providerEventId: event.providerEventId, kind: event.kind, eventJson: eventJson(event), raw, receivedAt },
+        job,
+      );
       if (!created) continue;
       stored += 1;
-      await this.outbox.write(tx, jobFor(event.kind), { workspaceId: tx.workspaceId, eventId: id });
+      this.outbox.publishAfterCommit(tx, job);
     }
     return { stored, duplicates: events.length - stored };
   }

@@ -112,7 +112,7 @@ describe('provider hooks pipeline', () => {
     const routes = new InboxRoutes(dataSource);
     hooks = new HookService(db, routes, inboxes, events, new Outbox(queues, dataSource), (() => fakeAdapter) as unknown as AdapterLookup);
     const inbound = new InboundService(db, inboxesRepository, new ContactsRepository(), identities, new ConversationsRepository(), new MessagesRepository(), writer);
-    inboundEvents = new InboundEventsService(db, events, inboxesRepository, identities, inbound);
+    inboundEvents = new InboundEventsService(db, events, identities, inbound);
     const outboundMessages = new OutboundMessagesRepository();
     const reachability = new ReachabilityService(db, new ContactsRepository(), new ReachabilityRepository(), systemClock);
     const fallbackRepository = new FallbackRepository();

@@ -5,7 +5,6 @@ import { TenantDb, type TenantTx } from '#database';
 import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { type InboundMessage, InboundService } from '../conversations/inbound.service.js';
 import { uniqueViolation } from '../conversations/unique-violation.js';
-import { InboxesRepository } from '../inboxes/inboxes.repository.js';
 import { InboundEventsRepository } from './inbound-events.repository.js';
 import { contactOfSender } from './sender-contact.js';
 import { failureText, MalformedStoredEvent, readStoredEvent } from './stored-event.js';
@@ -31,7 +30,6 @@ export class InboundEventsService {
   constructor(
     private readonly db: TenantDb,
     private readonly events: InboundEventsRepository,
-    private readonly inboxes: InboxesRepository,
     private readonly identities: IdentitiesRepository,
     private readonly inbound: InboundService,
   ) {}
@@ -52,13 +50,13 @@ export class InboundEventsService {
   }
 
   private async processIn(tx: TenantTx, eventId: string): Promise<InboundOutcome> {
-    const row = isUuid(eventId) ? await this.events.findForUpdate(tx, eventId) : null;
-    if (!row) return 'missing';
+    const found = isUuid(eventId) ? await this.events.findForUpdateWithInbox(tx, eventId) : null;
+    if (!found) return 'missing';
+    const { event: row, inbox } = found;
     if (row.processedAt) return 'already_processed';
     const event = readStoredEvent(row.kind, row.event);
-    const inbox = await this.inboxes.findById(tx, row.inboxId);
     if (!inbox) throw DomainError.notFound('inbox');
-    if (event.kind === 'message') await this.inbound.receiveIn(tx, inboundMessage(row.id, row.inboxId, inbox.channel, event), inbox.channel);
+    if (event.kind === 'message') await this.inbound.receiveOnInboxIn(tx, inbox, inboundMessage(row.id, row.inboxId, inbox.channel, event));
     else if (event.kind === 'contact') await this.applyContactEvent(tx, row.inboxId, inbox.channel, event);
     else throw new MalformedStoredEvent('a delivery receipt is applied by status.apply, not inbound.process');
     await this.events.markProcessed(tx, row.id);

@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { decodeCursor, DomainError, isUuid, type Page, pageOf, uuidv7 } from '#domain';
 import { type DeliveryAttemptEntity, TenantDb, type TenantTx } from '#database';
 import { Outbox } from '#queue';
-import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import { FallbackRepository } from '../delivery/fallback.repository.js';
 import { EventWriter } from '../events/event-writer.js';
+import { ReachabilityRepository } from '../reachability/reachability.repository.js';
 import { ReachabilityService } from '../reachability/reachability.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
 import { chooseIdentity, policyFallback } from './identity-choice.js';
@@ -24,9 +24,9 @@ export class MessagesService {
     private readonly db: TenantDb,
     private readonly messages: MessagesRepository,
     private readonly conversations: ConversationsRepository,
-    private readonly identities: IdentitiesRepository,
     private readonly outbox: Outbox,
     private readonly reachability: ReachabilityService,
+    private readonly reachabilityFacts: ReachabilityRepository,
     private readonly templates: TemplatesService,
     private readonly policy: FallbackRepository,
     private readonly events: EventWriter,
@@ -66,7 +66,9 @@ export class MessagesService {
    */
   async post(workspaceId: string, conversationId: string, senderMemberId: string | null, input: OutgoingMessage): Promise<MessageRow> {
     return this.db.run(workspaceId, async (tx) => {
-      const conversation = await this.conversation(tx, conversationId);
+      // The conversation, its contact and the contact's identities with their reachability facts: one statement.
+      const target = isUuid(conversationId) ? await this.reachabilityFacts.conversationFacts(tx, conversationId) : null;
+      if (!target) throw DomainError.notFound('conversation');
       assertOutgoingMessage(input);
       const base = {
         id: uuidv7(),
@@ -77,7 +79,7 @@ export class MessagesService {
         externalId: null,
       };
       if (input.type === 'note') {
-        const note = await this.messages.insert(tx, {
+        const note = await this.messages.insertWithEffects(tx, {
           ...base,
           direction: 'note',
           status: 'received',
@@ -86,34 +88,38 @@ export class MessagesService {
           inboxId: null,
           fallback: [],
         });
-        await this.conversations.touchActivity(tx, conversationId);
         await this.events.message(tx, 'message.created', note);
         return note;
       }
-      const identities = await this.identities.listSendable(tx, conversation.contactId);
+      const identities = target.identities;
       const chosen = chooseIdentity(identities, input.via?.identityId, input.fallback ?? []);
       // A contact with one identity has nothing to fall back to: no policy to read.
       const choice = input.fallback || identities.length < 2
         ? chosen
         : { ...chosen, fallback: policyFallback(identities, chosen.identity.id, await this.policy.fallbackChannels(tx)) };
       const body = input.template ? await this.templates.renderForSend(tx, choice.identity.inboxId, input.template) : base.body;
-      await this.reachability.assertSendable(
+      await this.reachability.assertSendableFrom(
         tx,
         { identityId: choice.identity.id, inboxId: choice.identity.inboxId, fallback: choice.fallback, kind: input.template ? 'template' : 'free_form' },
-        new Map(identities.map((identity) => [identity.id, identity.channel])),
+        identities,
       );
-      const message = await this.messages.insert(tx, {
-        ...base,
-        body,
-        direction: 'out',
-        status: 'queued',
-        template: input.template ?? null,
-        identityId: choice.identity.id,
-        inboxId: choice.identity.inboxId,
-        fallback: choice.fallback,
-      });
-      await this.outbox.write(tx, 'message.send', { workspaceId, messageId: message.id });
-      await this.conversations.touchActivity(tx, conversationId);
+      // The message, its send job and the conversation's activity: one statement; the job is published after commit.
+      const job = this.outbox.prepare('message.send', { workspaceId, messageId: base.id });
+      const message = await this.messages.insertWithEffects(
+        tx,
+        {
+          ...base,
+          body,
+          direction: 'out',
+          status: 'queued',
+          template: input.template ?? null,
+          identityId: choice.identity.id,
+          inboxId: choice.identity.inboxId,
+          fallback: choice.fallback,
+        },
+        { job },
+      );
+      this.outbox.publishAfterCommit(tx, job);
       await this.events.message(tx, 'message.created', message);
       return message;
     });

@@ -40,6 +40,25 @@ export class ReachabilityRepository {
     return tx.manager.query(`${SELECT_FACTS} AND ci.contact_id = $3 ORDER BY ci.created_at, ci.id`, [tx.workspaceId, QUOTA_CHANNELS, contactId, null]);
   }
 
+  /**
+   * The conversation's contact and that contact's identities with their facts, in one statement; null
+   * when there is no such conversation (or its contact was deleted). The facts are read unlocked.
+   */
+  async conversationFacts(tx: TenantTx, conversationId: string): Promise<{ contactId: string; identities: IdentityFactsRow[] } | null> {
+    const rows: Array<IdentityFactsRow & { conversationContactId: string }> = await tx.manager.query(
+      `SELECT c.contact_id AS "conversationContactId", f.*
+       FROM conversations c
+       JOIN contacts ct ON ct.workspace_id = c.workspace_id AND ct.id = c.contact_id AND ct.deleted_at IS NULL
+       LEFT JOIN LATERAL (${SELECT_FACTS} AND ci.contact_id = c.contact_id) f ON true
+       WHERE c.workspace_id = $1 AND c.id = $3
+       ORDER BY f."createdAt", f.id`,
+      [tx.workspaceId, QUOTA_CHANNELS, conversationId, null],
+    );
+    if (!rows[0]) return null;
+    const identities = rows.filter((row) => row.id !== null).map(({ conversationContactId: _, ...facts }) => facts);
+    return { contactId: rows[0].conversationContactId, identities };
+  }
+
   /** `excludeMessageId`: a queued message asking whether it may go now is not counted against its own quota. */
   async factsOfIdentities(tx: TenantTx, identityIds: string[], excludeMessageId: string | null = null): Promise<IdentityFactsRow[]> {
     return tx.manager.query(`${SELECT_FACTS} AND ci.id = ANY($3::uuid[]) ORDER BY ci.created_at, ci.id`, [

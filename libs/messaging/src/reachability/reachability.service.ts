@@ -115,12 +115,38 @@ export class ReachabilityService {
       return channel !== undefined && hasSendQuota(channel);
     });
     if (quotaIds.length > 0) await this.repository.lockIdentities(tx, quotaIds);
-    if (await this.firstReachable(tx, route)) return;
-    const [first] = await this.identities(tx, [route.identityId]);
-    if (!first) throw new DomainError('reachability.no_identity', 'unprocessable', 'The identity this message is addressed to is gone');
-    const verdict = canSendNow(first, route.kind);
-    throw reachabilityRefusal(first.channel, first, verdict.ok ? 'reachability.window_closed' : verdict.reason);
+    judge(route, await this.identities(tx, ids));
   }
+
+  /**
+   * assertSendable with facts the caller already read (conversationFacts): no further statement unless an
+   * identity of the route has a quota, which takes the lock and reads its facts again under it.
+   */
+  async assertSendableFrom(tx: TenantTx, route: SendRoute, facts: readonly IdentityFactsRow[]): Promise<void> {
+    const channels = new Map(facts.map((row) => [row.id, row.channel]));
+    const quota = [route.identityId, ...route.fallback].some((id) => {
+      const channel = channels.get(id);
+      return channel !== undefined && hasSendQuota(channel);
+    });
+    if (quota) {
+      return this.assertSendable(tx, route, channels);
+    }
+    const now = this.clock();
+    const byId = new Map(facts.map((row) => [row.id, row]));
+    judge(route, [route.identityId, ...route.fallback].flatMap((id) => {
+      const row = byId.get(id);
+      return row ? [view(row, now)] : [];
+    }));
+  }
+}
+
+/** Passes when an identity of the route (`candidates`: its identities as of now, in route order) can take the message now. */
+function judge(route: SendRoute, candidates: readonly IdentityReachability[]): void {
+  if (candidates.some((candidate) => canSendNow(candidate, kindOn(route, candidate.inboxId)).ok)) return;
+  const first = candidates.find((candidate) => candidate.identityId === route.identityId);
+  if (!first) throw new DomainError('reachability.no_identity', 'unprocessable', 'The identity this message is addressed to is gone');
+  const verdict = canSendNow(first, route.kind);
+  throw reachabilityRefusal(first.channel, first, verdict.ok ? 'reachability.window_closed' : verdict.reason);
 }
 
 function kindOn(route: SendRoute, inboxId: string): MessageKind {
