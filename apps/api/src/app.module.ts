@@ -5,6 +5,7 @@ import { DatabaseModule } from '#database';
 import { QueueModule } from '#queue';
 import { IdentityModule } from '#identity';
 import { MessagingModule } from '#messaging';
+import { BillingModule } from '#billing';
 import { AuthGuard } from './auth/auth.guard.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { createValidationPipe } from './http/validation.pipe.js';
@@ -17,6 +18,8 @@ import { IDENTITY_CONTROLLERS } from './identity/identity.routes.js';
 import { SETTINGS_CONTROLLERS } from './settings/settings.routes.js';
 import { CONVERSATION_CONTROLLERS } from './conversations/conversations.routes.js';
 import { HooksController } from './hooks/hooks.controller.js';
+import { BillingController } from './billing/billing.controller.js';
+import { StripeHookController } from './billing/stripe-hook.controller.js';
 
 /** The HTTP application: controllers only; every behaviour lives in a lib. */
 @Module({})
@@ -24,8 +27,8 @@ export class AppModule {
   static forRoot(config: FerryConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, QueueModule, IdentityModule, MessagingModule],
-      controllers: [OpsController, ...IDENTITY_CONTROLLERS, ...SETTINGS_CONTROLLERS, ...CONVERSATION_CONTROLLERS, HooksController],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, QueueModule, IdentityModule, MessagingModule, BillingModule.forRoot(config)],
+      controllers: [OpsController, ...IDENTITY_CONTROLLERS, ...SETTINGS_CONTROLLERS, ...CONVERSATION_CONTROLLERS, HooksController, BillingController, StripeHookController],
       providers: [
         RateLimiter,
         IdempotencyStore,

@@ -1,4 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { BillingJobs } from '#billing';
 import { DeliveryService, InboundEventsService, StatusService } from '#messaging';
 import type { JobHandlers, QueueName } from '#queue';
 
@@ -9,17 +10,22 @@ import type { JobHandlers, QueueName } from '#queue';
  * has a handler (assertHandlers) and refuses to start otherwise. Each consumed queue gets its own
  * BullMQ Worker (consumers.ts), so a flood on one never delays another.
  */
-export const CONSUMED_QUEUES: readonly QueueName[] = ['outbound', 'inbound', 'status'];
+export const CONSUMED_QUEUES: readonly QueueName[] = ['outbound', 'inbound', 'status', 'billing'];
 
 /** The handlers, bound to the services of `app` (resolved now, so a missing provider fails the boot). */
 export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandlers {
   const delivery = app.get(DeliveryService);
   const inbound = app.get(InboundEventsService);
   const statuses = app.get(StatusService);
+  const billing = app.get(BillingJobs);
   return {
     'message.send': (payload, job) => delivery.send(payload.workspaceId, payload.messageId, job),
     'inbound.process': async (payload) => void (await inbound.process(payload.workspaceId, payload.eventId)),
     'status.apply': async (payload) => void (await statuses.apply(payload.workspaceId, payload.eventId)),
+    'billing.event': (payload) => billing.event(payload.workspaceId, payload.eventId),
+    'billing.usage': (payload) => billing.usage(payload.workspaceId, payload.messageId),
+    'billing.report': (payload, job) => billing.report(payload.workspaceId, job),
+    'billing.seats': (payload) => billing.seats(payload.workspaceId),
   };
 }
 

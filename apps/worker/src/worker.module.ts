@@ -4,6 +4,7 @@ import { ConfigModule, type FerryConfig } from '#config';
 import { DatabaseModule } from '#database';
 import { type AdapterLookup, DeliveryModule, MessagingModule } from '#messaging';
 import { QueueModule } from '#queue';
+import { BillingModule } from '#billing';
 import { Consumers } from './consumers.js';
 import { WORKER_LOGGER } from './logger.js';
 import { OutboxRelay } from './outbox-relay.js';
@@ -20,7 +21,7 @@ export class WorkerModule {
   static forRoot(config: FerryConfig, logger: Logger, adapters?: AdapterLookup): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, QueueModule, DeliveryModule.forRoot(adapters), MessagingModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, QueueModule, DeliveryModule.forRoot(adapters), MessagingModule, BillingModule.forRoot(config)],
       providers: [{ provide: WORKER_LOGGER, useValue: logger }, OutboxRelay, Consumers, SmtpListener],
     };
   }

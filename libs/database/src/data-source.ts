@@ -7,9 +7,10 @@ import { InboundEvents1764400000000 } from './migrations/1764400000000-inbound-e
 import { Delivery1764400001000 } from './migrations/1764400001000-delivery.js';
 import { OutboxRecovery1764400002000 } from './migrations/1764400002000-outbox-recovery.js';
 import { Reachability1764400003000 } from './migrations/1764400003000-reachability.js';
+import { Billing1764800000000 } from './migrations/1764800000000-billing.js';
 
 /** Every migration, in order. Add a new one at the end; never edit one that has shipped. */
-export const MIGRATIONS = [Foundation1764320000000, InboundEvents1764400000000, Delivery1764400001000, OutboxRecovery1764400002000, Reachability1764400003000];
+export const MIGRATIONS = [Foundation1764320000000, InboundEvents1764400000000, Delivery1764400001000, OutboxRecovery1764400002000, Reachability1764400003000, Billing1764800000000];
 
 // Postgres bigint (count(*)) arrives as a string; counts here always fit in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));

@@ -103,7 +103,7 @@ describe('provider hooks pipeline', () => {
     hooks = new HookService(db, routes, inboxes, events, new Outbox(queues, dataSource), (() => fakeAdapter) as unknown as AdapterLookup);
     const inbound = new InboundService(db, inboxesRepository, new ContactsRepository(), identities, new ConversationsRepository(), new MessagesRepository());
     inboundEvents = new InboundEventsService(db, events, inboxesRepository, identities, inbound);
-    statuses = new StatusService(db, events, new ReceiptsRepository());
+    statuses = new StatusService(db, events, new ReceiptsRepository(), new Outbox(queues, dataSource));
     mailDrop = new MailDropService(routes, hooks);
     tenant = await seedTenant(config, 'Hooks');
     for (const channel of ['whatsapp', 'email', 'line', 'telegram', 'wechat'] as const) {

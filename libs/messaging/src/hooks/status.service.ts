@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { StatusEvent } from '#channels';
 import { canTransition, isUuid } from '#domain';
 import { TenantDb, type TenantTx } from '#database';
-import { JobRetryable } from '#queue';
+import { JobRetryable, Outbox } from '#queue';
+import { countSent } from '../delivery/outbound-messages.repository.js';
 import { InboundEventsRepository } from './inbound-events.repository.js';
 import { type ReceiptTarget, ReceiptsRepository } from './receipts.repository.js';
 import { failureText, MalformedStoredEvent, readStoredEvent } from './stored-event.js';
@@ -28,6 +29,7 @@ export class StatusService {
     private readonly db: TenantDb,
     private readonly events: InboundEventsRepository,
     private readonly receipts: ReceiptsRepository,
+    private readonly outbox: Outbox,
   ) {}
 
   /** Throws JobRetryable while the receipt's message is not found; idempotent. */
@@ -60,6 +62,8 @@ export class StatusService {
     const moved = canTransition(message.status, event.status);
     if (moved) {
       await this.receipts.setStatus(tx, message.id, event.status, event.status === 'failed' ? failureOf(event) : undefined);
+      // A receipt that takes a message out of the queue (its send's answer was lost) proves it was sent.
+      if (message.status === 'queued' && event.status !== 'failed') await countSent(this.outbox, tx, message.id);
     }
     const attempt = await this.receipts.lockAttemptForReceipt(tx, message.id, event.providerMessageId);
     let recorded = false;
