@@ -42,10 +42,6 @@ export class StripeSimulator {
   }
 
   routes(app: FastifyInstance): void {
-    app.addHook('onReady', async () => {
-      const address = app.server.address();
-      if (address && typeof address === 'object') this.baseUrl = `http://127.0.0.1:${address.port}`;
-    });
     this.api(app, 'POST', '/v1/customers', (p) => this.createCustomer(p));
     this.api(app, 'GET', '/v1/customers/:id', (_p, id) => this.found(this.store.customers, id, 'customer'));
     this.api(app, 'POST', '/v1/checkout/sessions', (p) => this.createSession(p));
@@ -66,6 +62,8 @@ export class StripeSimulator {
         if (!key?.startsWith('sk_') || (this.store.config.apiKey !== null && key !== this.store.config.apiKey)) {
           return reply.code(401).send({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
         }
+        // The URLs it answers (Checkout, portal) are on the address Ferry called.
+        this.baseUrl = `${request.protocol}://${request.headers.host ?? '127.0.0.1'}`;
         const params = typeof request.body === 'string' && request.body ? parseStripeForm(request.body) : {};
         const idempotencyKey = method === 'POST' ? (header(request, 'idempotency-key') ?? null) : null;
         this.store.calls.push({ method, path: request.url, idempotencyKey, params, at: new Date().toISOString() });
