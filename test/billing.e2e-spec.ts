@@ -25,7 +25,7 @@ const PLANS = {
 let sequence = 0;
 const digits = (width: number): string => `${Date.now() % 1e6}${String(++sequence).padStart(4, '0')}`.padStart(width, '0').slice(-width);
 
-export const BILLING_ENV = (sim: SimulatorHarness): Record<string, string> => ({
+const BILLING_ENV = (sim: SimulatorHarness): Record<string, string> => ({
   STRIPE_SECRET_KEY: API_KEY,
   STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
   STRIPE_API_URL: sim.baseUrl,
