@@ -100,8 +100,12 @@ describe('usage metering across a worker crash', () => {
       expect((await sim.call('GET', '/_sim/stripe/meter-events')).totals[customerId]).toBe(3);
     }, WAIT);
     const events = await meterEvents();
-    // The call cut by the crash was made again, with the same identifier, and counted once.
-    expect(events.filter((event) => event.identifier === inFlight.identifier).map((event) => event.duplicate)).toEqual([false, true]);
+    // The call cut by the crash was made again (once or more: a retry, a later window's run), with the
+    // same identifier, and counted once.
+    const sameReport = events.filter((event) => event.identifier === inFlight.identifier).map((event) => event.duplicate);
+    expect(sameReport[0]).toBe(false);
+    expect(sameReport.slice(1)).toEqual(Array(sameReport.length - 1).fill(true));
+    expect(sameReport.length).toBeGreaterThan(1);
     const counted = events.filter((event) => !event.duplicate);
     expect(new Set(counted.map((event) => event.identifier)).size).toBe(counted.length);
     expect(counted.reduce((sum, event) => sum + Number(event.payload['value']), 0)).toBe(3);

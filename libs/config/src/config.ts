@@ -156,7 +156,9 @@ type Reader = (name: string) => string | undefined;
 function concurrency(read: Reader): FerryConfig['worker']['concurrency'] {
   const all = int(read, 'WORKER_CONCURRENCY', 16, 1, 1000);
   const of = (queue: string): number => int(read, `WORKER_CONCURRENCY_${queue.toUpperCase()}`, all, 1, 1000);
-  return { inbound: of('inbound'), outbound: of('outbound'), status: of('status'), events: of('events'), billing: of('billing') };
+  // Billing jobs (usage counts, Stripe events) wait well; they must not take the database from delivery.
+  const billing = int(read, 'WORKER_CONCURRENCY_BILLING', Math.min(all, 4), 1, 1000);
+  return { inbound: of('inbound'), outbound: of('outbound'), status: of('status'), events: of('events'), billing };
 }
 
 /** Billing is on when STRIPE_SECRET_KEY is set; the webhook secret and both prices must then be set too. */
