@@ -133,6 +133,32 @@ describe('billing with Stripe (simulated)', () => {
     expect(portal.body.url).toMatch(new RegExp(`^${sim.baseUrl}/portal/bps_`));
   });
 
+  it('a burst of member changes becomes few seat updates (throttled per subscription), ending at the member count', async () => {
+    const tenant = await seedTenant(api.config, 'Billing seats burst');
+    const { subscriptionId } = await subscribe(tenant, 1);
+    const join = async () => {
+      const invited = await api.request('POST', '/v1/invitations', { token: tenant.apiKey, body: { email: `burst-${uuidv7()}@example.test`, role: 'agent' } });
+      const accepted = await api.request('POST', `/v1/invitations/${invited.body.token}/accept`, { body: { name: 'Burst', password: 'correct horse battery' } });
+      expect(accepted.status).toBe(200);
+      return accepted.body.user.id as string;
+    };
+    for (let i = 0; i < 4; i++) await join();
+    // One leaves again: 4 members in the end.
+    const members = await api.request('GET', '/v1/members', { token: tenant.apiKey });
+    const leaving = members.body.data.find((m: { role: string }) => m.role === 'agent');
+    expect((await api.request('DELETE', `/v1/members/${leaving.id}`, { token: tenant.apiKey })).status).toBe(204);
+    const updates = async () =>
+      ((await sim.call('GET', '/_sim/stripe/calls')).calls as Array<{ method: string; path: string; params: Record<string, unknown> }>)
+        .filter((c) => c.method === 'POST' && c.path === `/v1/subscriptions/${subscriptionId}`)
+        .map((c) => (c.params['items'] as Array<{ quantity: string }>)[0]!.quantity);
+    await vi.waitFor(async () => expect((await updates()).at(-1)).toBe('4'), WAIT);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const all = await updates();
+    expect(all.at(-1)).toBe('4');
+    expect(all.length).toBeLessThan(5);
+    expect((await billing(tenant)).usage.seats).toBe(4);
+  });
+
   it('only owners and admins open Checkout or the portal', async () => {
     const tenant = await seedTenant(api.config, 'Billing roles');
     const email = `agent-${uuidv7()}@example.test`;
