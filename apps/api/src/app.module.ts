@@ -6,6 +6,7 @@ import { QueueModule } from '#queue';
 import { IdentityModule } from '#identity';
 import { MessagingModule } from '#messaging';
 import { WebhooksModule } from '#webhooks';
+import { BillingModule } from '#billing';
 import { AuthGuard } from './auth/auth.guard.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { createValidationPipe } from './http/validation.pipe.js';
@@ -20,6 +21,8 @@ import { CONVERSATION_CONTROLLERS } from './conversations/conversations.routes.j
 import { HooksController } from './hooks/hooks.controller.js';
 import { WEBHOOK_CONTROLLERS } from './webhooks/webhooks.routes.js';
 import { LiveGateway } from './live/live.gateway.js';
+import { BillingController } from './billing/billing.controller.js';
+import { StripeHookController } from './billing/stripe-hook.controller.js';
 
 /** The HTTP application: controllers only; every behaviour lives in a lib. */
 @Module({})
@@ -27,8 +30,11 @@ export class AppModule {
   static forRoot(config: FerryConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, QueueModule, IdentityModule, MessagingModule, WebhooksModule],
-      controllers: [OpsController, ...IDENTITY_CONTROLLERS, ...SETTINGS_CONTROLLERS, ...CONVERSATION_CONTROLLERS, ...WEBHOOK_CONTROLLERS, HooksController],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, QueueModule, IdentityModule, MessagingModule, WebhooksModule, BillingModule.forRoot(config)],
+      controllers: [
+        OpsController, ...IDENTITY_CONTROLLERS, ...SETTINGS_CONTROLLERS, ...CONVERSATION_CONTROLLERS, ...WEBHOOK_CONTROLLERS, HooksController,
+        BillingController, StripeHookController,
+      ],
       providers: [
         RateLimiter,
         IdempotencyStore,

@@ -10,6 +10,7 @@ import { HookClient } from './hook-client.js';
 import { SimInputError } from './input.js';
 import { LineProvider } from './line/line.provider.js';
 import { SimState } from './state.js';
+import { StripeSimulator } from './stripe/stripe.simulator.js';
 import { TelegramProvider } from './telegram/telegram.provider.js';
 import { TwilioProvider } from './twilio/twilio.provider.js';
 import { WechatProvider } from './wechat/wechat.provider.js';
@@ -39,6 +40,7 @@ export class Simulator {
   private readonly wechat: WechatProvider;
   private readonly line: LineProvider;
   private readonly telegram: TelegramProvider;
+  readonly stripe: StripeSimulator;
   private readonly smtp: SMTPServer;
   private smtpListening = false;
 
@@ -59,6 +61,7 @@ export class Simulator {
       email,
     };
     this.smtp = email.smtpServer();
+    this.stripe = new StripeSimulator(this.sim);
 
     // Every provider reads its own body format (JSON, form, XML) and answers a bad one in its own words.
     this.app.removeAllContentTypeParsers();
@@ -70,6 +73,7 @@ export class Simulator {
       return reply.code(status).send({ error: error instanceof Error ? error.message : String(error) });
     });
     for (const player of Object.values(players)) player.routes(this.app);
+    this.stripe.routes(this.app);
     controlRoutes(this.app, { sim: this.sim, players, wechat: this.wechat, reset: () => this.reset() });
   }
 
@@ -98,6 +102,7 @@ export class Simulator {
     this.wechat.reset();
     this.line.reset();
     this.telegram.reset();
+    this.stripe.reset();
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { BillingJobs } from '#billing';
 import { DeliveryService, FallbackService, InboundEventsService, LivePublisher, StatusService } from '#messaging';
 import { WebhookDeliveryService, WebhookFanout } from '#webhooks';
 import type { JobHandlers, QueueName } from '#queue';
@@ -10,7 +11,7 @@ import type { JobHandlers, QueueName } from '#queue';
  * has a handler (assertHandlers) and refuses to start otherwise. Each consumed queue gets its own
  * BullMQ Worker (consumers.ts), so a flood on one never delays another.
  */
-export const CONSUMED_QUEUES: readonly QueueName[] = ['outbound', 'inbound', 'status', 'events', 'webhooks'];
+export const CONSUMED_QUEUES: readonly QueueName[] = ['outbound', 'inbound', 'status', 'events', 'webhooks', 'billing'];
 
 /** The handlers, bound to the services of `app` (resolved now, so a missing provider fails the boot). */
 export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandlers {
@@ -21,6 +22,7 @@ export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandl
   const webhookFanout = app.get(WebhookFanout);
   const live = app.get(LivePublisher);
   const webhooks = app.get(WebhookDeliveryService);
+  const billing = app.get(BillingJobs);
   return {
     'message.send': (payload, job) => delivery.send(payload.workspaceId, payload.messageId, job),
     'message.fallback_check': (payload) => fallback.check(payload),
@@ -33,6 +35,10 @@ export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandl
       await live.publish(event);
     },
     'webhook.deliver': (payload) => webhooks.deliver(payload.workspaceId, payload.deliveryId),
+    'billing.event': (payload) => billing.event(payload.workspaceId, payload.eventId),
+    'billing.usage': (payload) => billing.usage(payload.workspaceId, payload.messageId),
+    'billing.report': (payload, job) => billing.report(payload.workspaceId, job),
+    'billing.seats': (payload) => billing.seats(payload.workspaceId),
   };
 }
 

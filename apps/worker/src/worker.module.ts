@@ -5,6 +5,7 @@ import { DatabaseModule } from '#database';
 import { type AdapterLookup, DeliveryModule, MessagingModule } from '#messaging';
 import { QueueModule } from '#queue';
 import { WebhooksModule } from '#webhooks';
+import { BillingModule } from '#billing';
 import { Consumers } from './consumers.js';
 import { WORKER_LOGGER } from './logger.js';
 import { OutboxRelay } from './outbox-relay.js';
@@ -21,7 +22,7 @@ export class WorkerModule {
   static forRoot(config: FerryConfig, logger: Logger, adapters?: AdapterLookup): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, QueueModule, DeliveryModule.forRoot(adapters), MessagingModule, WebhooksModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, QueueModule, DeliveryModule.forRoot(adapters), MessagingModule, WebhooksModule, BillingModule.forRoot(config)],
       providers: [{ provide: WORKER_LOGGER, useValue: logger }, OutboxRelay, Consumers, SmtpListener],
     };
   }

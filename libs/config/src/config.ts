@@ -26,7 +26,7 @@ export interface FerryConfig {
   outbox: { relayIntervalMs: number; relayGraceMs: number; stalledAfterMs: number };
   worker: {
     /** Jobs run at once per queue, per worker process (each queue has its own BullMQ Worker). */
-    concurrency: { inbound: number; outbound: number; status: number; events: number; webhooks: number };
+    concurrency: { inbound: number; outbound: number; status: number; events: number; webhooks: number; billing: number };
     /** A job whose worker stops renewing its lock for this long (a crash) goes back to the queue. */
     lockDurationMs: number;
   };
@@ -52,7 +52,47 @@ export interface FerryConfig {
   smtp: { port: number; host: string };
   log: { level: string };
   allowPrivateUrls: boolean;
+  billing: BillingConfig;
 }
+
+export const PLAN_NAMES = ['free', 'team', 'business'] as const;
+export type PlanName = (typeof PLAN_NAMES)[number];
+
+/** What a plan allows; null is unlimited. Paid plans are billed per seat (the subscription quantity). */
+export interface PlanLimits {
+  seats: number | null;
+  inboxes: number | null;
+  messagesPerMonth: number | null;
+  features: string[];
+}
+
+export interface StripeSettings {
+  secretKey: string;
+  webhookSecret: string;
+  /** Another Stripe endpoint (the simulator); null: Stripe itself. */
+  apiUrl: string | null;
+  prices: { team: string; business: string };
+  meterEvent: string;
+}
+
+export interface BillingConfig {
+  /** null when STRIPE_SECRET_KEY is not set: billing is off and nothing is limited (self-hosting). */
+  stripe: StripeSettings | null;
+  plans: Record<PlanName, PlanLimits>;
+  /** How long a past_due workspace may still send. */
+  pastDueGraceMs: number;
+  /** Least time between two seat-quantity updates of one subscription (Stripe allows 200 an hour). */
+  seatsSyncIntervalMs: number;
+  /** Usage is reported to Stripe in one meter event per workspace per window. */
+  usageReportWindowMs: number;
+}
+
+/** The plans, unless BILLING_PLANS (JSON, per plan and field) overrides some of it. */
+export const DEFAULT_PLANS: Record<PlanName, PlanLimits> = {
+  free: { seats: 3, inboxes: 2, messagesPerMonth: 1000, features: [] },
+  team: { seats: 50, inboxes: 20, messagesPerMonth: 50_000, features: ['fallback'] },
+  business: { seats: null, inboxes: null, messagesPerMonth: 500_000, features: ['fallback', 'priority_support'] },
+};
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, problem: string) {
@@ -125,6 +165,7 @@ export function loadConfig(overrides: Env = {}, env: Env = process.env): FerryCo
     smtp: { port: int(read, 'SMTP_PORT', 0, 0, 65535), host: read('SMTP_HOST') ?? '0.0.0.0' },
     log: { level: oneOf(read, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
     allowPrivateUrls: bool(read, 'ALLOW_PRIVATE_URLS', false),
+    billing: billing(read),
   };
 }
 
@@ -134,7 +175,64 @@ type Reader = (name: string) => string | undefined;
 function concurrency(read: Reader): FerryConfig['worker']['concurrency'] {
   const all = int(read, 'WORKER_CONCURRENCY', 16, 1, 1000);
   const of = (queue: string): number => int(read, `WORKER_CONCURRENCY_${queue.toUpperCase()}`, all, 1, 1000);
-  return { inbound: of('inbound'), outbound: of('outbound'), status: of('status'), events: of('events'), webhooks: of('webhooks') };
+  // Billing jobs (usage counts, Stripe events) wait well; they must not take the database from delivery.
+  const billing = int(read, 'WORKER_CONCURRENCY_BILLING', Math.min(all, 4), 1, 1000);
+  return { inbound: of('inbound'), outbound: of('outbound'), status: of('status'), events: of('events'), webhooks: of('webhooks'), billing };
+}
+
+/** Billing is on when STRIPE_SECRET_KEY is set; the webhook secret and both prices must then be set too. */
+function billing(read: Reader): BillingConfig {
+  const secretKey = read('STRIPE_SECRET_KEY');
+  const required = (name: string): string => {
+    const value = read(name);
+    if (value === undefined) throw new ConfigError(name, 'must be set when STRIPE_SECRET_KEY is set');
+    return value;
+  };
+  const stripe: StripeSettings | null = secretKey
+    ? {
+        secretKey,
+        webhookSecret: required('STRIPE_WEBHOOK_SECRET'),
+        apiUrl: read('STRIPE_API_URL') ? url(read, 'STRIPE_API_URL', '', ['http:', 'https:']) : null,
+        prices: { team: required('STRIPE_PRICE_TEAM'), business: required('STRIPE_PRICE_BUSINESS') },
+        meterEvent: read('STRIPE_METER_EVENT') ?? 'ferry_messages_sent',
+      }
+    : null;
+  return {
+    stripe,
+    plans: plans(read),
+    pastDueGraceMs: int(read, 'BILLING_PAST_DUE_GRACE_SECONDS', 7 * 86_400, 0, 90 * 86_400) * 1000,
+    seatsSyncIntervalMs: int(read, 'BILLING_SEATS_SYNC_INTERVAL_MS', 60_000, 0, 3_600_000),
+    usageReportWindowMs: int(read, 'BILLING_USAGE_REPORT_WINDOW_MS', 60_000, 100, 86_400_000),
+  };
+}
+
+function plans(read: Reader): Record<PlanName, PlanLimits> {
+  const raw = read('BILLING_PLANS');
+  if (raw === undefined) return DEFAULT_PLANS;
+  let given: unknown;
+  try {
+    given = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('BILLING_PLANS', 'is not valid JSON');
+  }
+  if (typeof given !== 'object' || given === null) throw new ConfigError('BILLING_PLANS', 'must be a JSON object keyed by plan');
+  const result = structuredClone(DEFAULT_PLANS);
+  for (const [plan, fields] of Object.entries(given)) {
+    if (!(PLAN_NAMES as readonly string[]).includes(plan)) throw new ConfigError('BILLING_PLANS', `has an unknown plan "${plan}"`);
+    const target = result[plan as PlanName];
+    for (const [field, value] of Object.entries(fields as Record<string, unknown>)) {
+      if (field === 'features') {
+        if (!Array.isArray(value) || !value.every((f) => typeof f === 'string')) throw new ConfigError('BILLING_PLANS', `${plan}.features must be a list of names`);
+        target.features = value;
+      } else if (field === 'seats' || field === 'inboxes' || field === 'messagesPerMonth') {
+        if (value !== null && !(Number.isInteger(value) && (value as number) >= 0)) throw new ConfigError('BILLING_PLANS', `${plan}.${field} must be a whole number or null (unlimited)`);
+        target[field] = value as number | null;
+      } else {
+        throw new ConfigError('BILLING_PLANS', `has an unknown field "${plan}.${field}"`);
+      }
+    }
+  }
+  return result;
 }
 
 function int(read: Reader, name: string, fallback: number, min: number, max: number): number {

@@ -24,7 +24,8 @@ export class DomainError extends Error {
     readonly code: string,
     readonly kind: ErrorKind,
     message: string,
-    readonly details: { errors?: FieldError[]; retryAfterSeconds?: number } = {},
+    /** `extensions`: extra members of the problem+json answer (RFC 9457), e.g. the plan to upgrade to. */
+    readonly details: { errors?: FieldError[]; retryAfterSeconds?: number; extensions?: Record<string, unknown> } = {},
   ) {
     super(message);
     this.name = 'DomainError';

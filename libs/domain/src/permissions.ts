@@ -12,12 +12,13 @@ export const PERMISSIONS = [
   'settings.manage',
   'webhooks.manage',
   'conversations.work',
+  'billing.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   owner: PERMISSIONS,
-  admin: ['members.manage', 'api_keys.manage', 'inboxes.manage', 'settings.manage', 'webhooks.manage', 'conversations.work'],
+  admin: ['members.manage', 'api_keys.manage', 'inboxes.manage', 'settings.manage', 'webhooks.manage', 'conversations.work', 'billing.manage'],
   agent: ['conversations.work'],
 };
 

@@ -2,7 +2,7 @@ import type { JobsOptions } from 'bullmq';
 import type { EventEnvelope } from '#domain';
 
 /** Queues are separate by kind, so a flood of one never delays another. */
-export const QUEUE_NAMES = ['inbound', 'outbound', 'status', 'events', 'webhooks'] as const;
+export const QUEUE_NAMES = ['inbound', 'outbound', 'status', 'events', 'webhooks', 'billing'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /**
@@ -26,6 +26,14 @@ export interface JobPayloads {
   'event.dispatch': { workspaceId: string; event: EventEnvelope };
   /** One try of one webhook delivery (its row holds the schedule); on its own queue so one slow endpoint delays nothing else. */
   'webhook.deliver': { workspaceId: string; deliveryId: string };
+  /** A stored Stripe event: apply the subscription's current state to the workspace's plan. */
+  'billing.event': { workspaceId: string; eventId: string };
+  /** A message left for the provider (written in the transaction that marks it sent): counted once. */
+  'billing.usage': { workspaceId: string; messageId: string };
+  /** Report the workspace's unreported usage to Stripe in one meter event (one job per workspace and window). */
+  'billing.report': { workspaceId: string };
+  /** The members changed: bring the subscription's seat quantity in line (throttled per workspace). */
+  'billing.seats': { workspaceId: string };
 }
 export type JobName = keyof JobPayloads;
 
@@ -64,6 +72,23 @@ export const JOBS: { [N in JobName]: JobDefinition } = {
   'webhook.deliver': {
     queue: 'webhooks',
     options: { attempts: 10, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  },
+  'billing.event': {
+    queue: 'billing',
+    options: { attempts: 10, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  },
+  'billing.usage': {
+    queue: 'billing',
+    options: { attempts: 10, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  },
+  // Added with a jobId per workspace and window and a delay to the window's end (libs/billing usage-metering).
+  'billing.report': {
+    queue: 'billing',
+    options: { attempts: 12, backoff: { type: 'jittered', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  },
+  'billing.seats': {
+    queue: 'billing',
+    options: { attempts: 10, backoff: { type: 'jittered', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   },
 };
 

@@ -91,6 +91,7 @@ export function configEnv(config: FerryConfig): Record<string, string> {
     WORKER_CONCURRENCY_STATUS: String(worker.concurrency.status),
     WORKER_CONCURRENCY_EVENTS: String(worker.concurrency.events),
     WORKER_CONCURRENCY_WEBHOOKS: String(worker.concurrency.webhooks),
+    WORKER_CONCURRENCY_BILLING: String(worker.concurrency.billing),
     WORKER_LOCK_DURATION_MS: String(worker.lockDurationMs),
     DELIVERY_TIMEOUT_MS: String(delivery.timeoutMs),
     DELIVERY_IN_DOUBT_GRACE_MS: String(delivery.inDoubtGraceMs),
@@ -103,6 +104,25 @@ export function configEnv(config: FerryConfig): Record<string, string> {
     SMTP_HOST: smtp.host,
     LOG_LEVEL: config.log.level,
     ALLOW_PRIVATE_URLS: String(config.allowPrivateUrls),
+    ...billingEnv(config),
+  };
+}
+
+function billingEnv({ billing }: FerryConfig): Record<string, string> {
+  const { stripe } = billing;
+  return {
+    BILLING_PLANS: JSON.stringify(billing.plans),
+    BILLING_PAST_DUE_GRACE_SECONDS: String(billing.pastDueGraceMs / 1000),
+    BILLING_SEATS_SYNC_INTERVAL_MS: String(billing.seatsSyncIntervalMs),
+    BILLING_USAGE_REPORT_WINDOW_MS: String(billing.usageReportWindowMs),
+    ...(stripe && {
+      STRIPE_SECRET_KEY: stripe.secretKey,
+      STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
+      STRIPE_API_URL: stripe.apiUrl ?? '',
+      STRIPE_PRICE_TEAM: stripe.prices.team,
+      STRIPE_PRICE_BUSINESS: stripe.prices.business,
+      STRIPE_METER_EVENT: stripe.meterEvent,
+    }),
   };
 }
 

@@ -5,6 +5,7 @@ import { MessagesService } from '#messaging';
 import { DEFAULT_PAGE_SIZE } from '../http/pagination.dto.js';
 import { ApiProblemResponse, ApiIdempotencyKey, entityId } from '../http/api-docs.decorators.js';
 import { Caller, RequirePermission } from '../auth/auth.decorators.js';
+import { Entitled } from '../billing/entitlement.guard.js';
 import { CreateMessageDto, MessageDetailDto, MessageDto, MessagePageDto, MessageQueryDto } from './messages.dto.js';
 
 @ApiTags('messages')
@@ -27,6 +28,7 @@ export class MessagesController {
   }
 
   @Post('conversations/:id/messages')
+  @Entitled('message.send')
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a reply (queued for delivery) or write an internal note' })
   @ApiIdempotencyKey()

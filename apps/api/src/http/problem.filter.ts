@@ -37,6 +37,8 @@ export interface Problem {
   detail: string;
   code: string;
   errors?: FieldError[];
+  /** Extension members of one code (billing.limit_reached: `plan`, `upgradeTo`). */
+  [extension: string]: unknown;
 }
 
 /**
@@ -60,7 +62,8 @@ export class ProblemFilter implements ExceptionFilter {
 
   toProblem(exception: unknown, request: FastifyRequest): Problem {
     if (exception instanceof DomainError) {
-      return problem(STATUS[exception.kind], exception.code, exception.message, exception.details.errors);
+      const body = problem(STATUS[exception.kind], exception.code, exception.message, exception.details.errors);
+      return exception.details.extensions ? { ...exception.details.extensions, ...body } : body;
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiPara
 import { InvitationsService, type Principal } from '#identity';
 import { ApiIdempotencyKey } from '../http/api-docs.decorators.js';
 import { Caller, Public, RequirePermission } from '../auth/auth.decorators.js';
+import { Entitled } from '../billing/entitlement.guard.js';
 import { SessionDto } from './auth.dto.js';
 import { AcceptInvitationDto, CreateInvitationDto, InvitationDto } from './invitations.dto.js';
 
@@ -14,6 +15,7 @@ export class InvitationsController {
   @Post()
   @ApiBearerAuth('bearer')
   @RequirePermission('members.manage')
+  @Entitled('member.invite')
   @ApiOperation({ summary: 'Invite someone by email (409 `invitation.already_member` for a member)' })
   @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: InvitationDto })
@@ -23,6 +25,7 @@ export class InvitationsController {
 
   @Public()
   @Post(':token/accept')
+  @Entitled('member.accept')
   @HttpCode(200)
   @ApiParam({ name: 'token', description: 'The invitation token (fri_...)', example: 'fri_AZXzonweLUCaay9MjB07WlZk3r8Qm1yV0cX7bN2pL5tW9sH4jD6fA1eR8uI3oK0gM' })
   @ApiOperation({ summary: 'Accept an invitation: join the workspace (creating the account if needed) and sign in' })

@@ -12,6 +12,7 @@ import type { Principal } from '#identity';
 import { InboxesService } from '#messaging';
 import { ApiProblemResponse, ApiIdempotencyKey } from '../http/api-docs.decorators.js';
 import { Caller, RequirePermission } from '../auth/auth.decorators.js';
+import { Entitled } from '../billing/entitlement.guard.js';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../http/pagination.dto.js';
 import { CreateInboxDto, InboxDto, InboxesPageDto, UpdateInboxDto } from './inboxes.dto.js';
 
@@ -34,6 +35,7 @@ export class InboxesController {
 
   @Post()
   @RequirePermission('inboxes.manage')
+  @Entitled('inbox.create')
   @ApiOperation({ summary: 'Connect a channel account as an inbox', description: 'Secrets in `config` are stored encrypted and never answered.' })
   @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: InboxDto })

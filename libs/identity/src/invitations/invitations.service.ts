@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type FerryConfig } from '#config';
 import { canManageRole, DomainError, type Role } from '#domain';
 import { TenantDb } from '#database';
+import { Outbox } from '#queue';
 import type { Principal } from '../principal.js';
 import { UsersRepository } from '../accounts/users.repository.js';
 import { WorkspacesRepository } from '../accounts/workspaces.repository.js';
@@ -41,6 +42,7 @@ export class InvitationsService {
     private readonly workspaces: WorkspacesRepository,
     private readonly tokens: SessionTokensService,
     private readonly throttle: LoginThrottle,
+    private readonly outbox: Outbox,
   ) {}
 
   async create(caller: Principal, input: { email: string; role: Role }): Promise<CreatedInvitation> {
@@ -103,6 +105,8 @@ export class InvitationsService {
         }
         const member = await this.members.insert(tx, { userId: user.id, role: invitation.role });
         await this.invitations.markAccepted(tx, invitation.id);
+        // Seats follow members (billing consumes it, throttled per workspace).
+        await this.outbox.write(tx, 'billing.seats', { workspaceId: tx.workspaceId });
         const workspace = await this.workspaces.findCurrent(tx);
         if (!workspace) throw notFound();
         return this.tokens.issue(tx, subjectOf(user, workspace, member));

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { canManageRole, decodeCursor, DomainError, isUuid, type Page, pageOf, type Role } from '#domain';
 import { TenantDb, type TenantTx } from '#database';
+import { Outbox } from '#queue';
 import type { Principal } from '../principal.js';
 import { RefreshTokensRepository } from '../sessions/refresh-tokens.repository.js';
 import { type MemberChanges, type MemberRow, MembersRepository } from './members.repository.js';
@@ -35,6 +36,7 @@ export class MembersService {
     private readonly db: TenantDb,
     private readonly members: MembersRepository,
     private readonly refreshTokens: RefreshTokensRepository,
+    private readonly outbox: Outbox,
   ) {}
 
   async list(caller: Principal, page: { limit: number; cursor?: string }): Promise<Page<MemberView>> {
@@ -75,6 +77,8 @@ export class MembersService {
       if (target.role === 'owner') await this.assertAnotherOwner(tx, target.id);
       await this.members.delete(tx, id);
       await this.refreshTokens.revokeForUserInWorkspace(tx, target.userId);
+      // Seats follow members (billing consumes it, throttled per workspace).
+      await this.outbox.write(tx, 'billing.seats', { workspaceId: tx.workspaceId });
     });
   }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Channel, MessageDirection, MessageStatus } from '#domain';
 import type { TemplateRef, TenantTx } from '#database';
+import { Outbox } from '#queue';
 
 /** A message as delivery reads it, with the channel of its inbox (deleted inboxes included). */
 export interface OutboundRow {
@@ -28,6 +29,8 @@ export interface EmailThreadRow {
 /** The message-side queries of delivery: the row it locks, the order it keeps, the state it writes. */
 @Injectable()
 export class OutboundMessagesRepository {
+  constructor(private readonly outbox: Outbox) {}
+
   /** The message, locked until the transaction ends: one run at a time claims or settles it. */
   async lockForSend(tx: TenantTx, id: string): Promise<OutboundRow | null> {
     const rows: OutboundRow[] = await tx.manager.query(
@@ -112,6 +115,7 @@ export class OutboundMessagesRepository {
        WHERE workspace_id = $1 AND id = $2`,
       [tx.workspaceId, id, externalId, advance, email?.messageId ?? null, email?.subject ?? null],
     );
+    if (advance) await countSent(this.outbox, tx, id);
   }
 
   async markFailed(tx: TenantTx, id: string, errorCode: string, errorReason: string): Promise<void> {
@@ -121,4 +125,12 @@ export class OutboundMessagesRepository {
       [tx.workspaceId, id, errorCode, errorReason.slice(0, 2000)],
     );
   }
+}
+
+/**
+ * A message that left for the provider counts once towards the workspace's usage: a `billing.usage`
+ * job in the same transaction (billing consumes it; messaging never calls billing).
+ */
+export async function countSent(outbox: Outbox, tx: TenantTx, messageId: string): Promise<void> {
+  await outbox.write(tx, 'billing.usage', { workspaceId: tx.workspaceId, messageId });
 }

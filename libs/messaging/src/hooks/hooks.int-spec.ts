@@ -113,11 +113,11 @@ describe('provider hooks pipeline', () => {
     hooks = new HookService(db, routes, inboxes, events, new Outbox(queues, dataSource), (() => fakeAdapter) as unknown as AdapterLookup);
     const inbound = new InboundService(db, inboxesRepository, new ContactsRepository(), identities, new ConversationsRepository(), new MessagesRepository(), writer);
     inboundEvents = new InboundEventsService(db, events, identities, inbound);
-    const outboundMessages = new OutboundMessagesRepository();
+    const outboundMessages = new OutboundMessagesRepository(new Outbox(queues, dataSource));
     const reachability = new ReachabilityService(db, new ContactsRepository(), new ReachabilityRepository(), systemClock);
     const fallbackRepository = new FallbackRepository();
     const fallback = new FallbackService(db, reachability, fallbackRepository, outboundMessages, new DeliveryAttemptsRepository(), new Outbox(queues, dataSource), writer, config, systemClock);
-    statuses = new StatusService(db, events, new ReceiptsRepository(), fallback, fallbackRepository, outboundMessages, writer);
+    statuses = new StatusService(db, events, new ReceiptsRepository(), fallback, fallbackRepository, outboundMessages, writer, new Outbox(queues, dataSource));
     mailDrop = new MailDropService(routes, hooks);
     tenant = await seedTenant(config, 'Hooks');
     for (const channel of ['whatsapp', 'email', 'line', 'telegram', 'wechat'] as const) {
@@ -400,6 +400,8 @@ describe('provider hooks pipeline', () => {
       (await owner.query('SELECT status, external_id, error_code, error_reason FROM messages WHERE id = $1', [id])).rows[0];
     const attemptRow = async (id: string) =>
       (await owner.query('SELECT status, provider_message_id, receipt_status, receipt_at FROM delivery_attempts WHERE id = $1', [id])).rows[0];
+    const usageJobs = async (messageId: string): Promise<number> =>
+      (await owner.query(`SELECT count(*)::int AS n FROM outbox WHERE job_name = 'billing.usage' AND payload->>'messageId' = $1`, [messageId])).rows[0].n;
     const apply = async (event: StatusEvent) => statuses.apply(tenant.workspaceId, (await store([event]))[0]!);
 
     it('only moves forward: delivered, then a late sent changes nothing, then read', async () => {
@@ -419,6 +421,8 @@ describe('provider hooks pipeline', () => {
       // The same receipt twice is one receipt.
       const eventId = (await eventRows(delivered.providerEventId))[0].id;
       expect(await statuses.apply(tenant.workspaceId, eventId)).toBe('already_processed');
+      // Counted by delivery when it was marked sent; receipts after that add nothing.
+      expect(await usageJobs(id)).toBe(0);
     });
 
     it("keeps the provider's code and reason on a failure", async () => {
@@ -459,6 +463,8 @@ describe('provider hooks pipeline', () => {
       expect(await apply(statusEvent(providerId, 'sent', { messageId: id }))).toBe('applied');
       expect(await message(id)).toMatchObject({ status: 'sent', external_id: providerId });
       expect(await attemptRow(open)).toMatchObject({ status: 'sent', provider_message_id: providerId, receipt_status: 'sent' });
+      // It left the queue here, not in delivery: it counts once towards usage (billing's job, same transaction).
+      expect(await usageJobs(id)).toBe(1);
     });
 
     it('matches a receipt for an earlier hop by the provider id on its delivery attempt', async () => {

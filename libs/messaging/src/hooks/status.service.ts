@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import type { StatusEvent } from '#channels';
 import { canTransition, isUuid, receiptEffect } from '#domain';
 import { TenantDb, type TenantTx } from '#database';
-import { JobRetryable } from '#queue';
+import { JobRetryable, Outbox } from '#queue';
 import { FallbackRepository } from '../delivery/fallback.repository.js';
 import { FallbackService } from '../delivery/fallback.service.js';
-import { OutboundMessagesRepository } from '../delivery/outbound-messages.repository.js';
+import { countSent, OutboundMessagesRepository } from '../delivery/outbound-messages.repository.js';
 import { EventWriter } from '../events/event-writer.js';
 import { InboundEventsRepository } from './inbound-events.repository.js';
 import { type ReceiptAttempt, type ReceiptTarget, ReceiptsRepository } from './receipts.repository.js';
@@ -39,6 +39,7 @@ export class StatusService {
     private readonly hops: FallbackRepository,
     private readonly outbound: OutboundMessagesRepository,
     private readonly messageEvents: EventWriter,
+    private readonly outbox: Outbox,
   ) {}
 
   /** Throws JobRetryable while the receipt's message is not found; idempotent. */
@@ -78,8 +79,12 @@ export class StatusService {
       if (message.externalId === null && event.messageId === message.id) await this.receipts.setExternalIdIfMissing(tx, message.id, event.providerMessageId);
       moved = canTransition(message.status, event.status);
       if (moved) await this.move(tx, message, attempt, event);
+      // A receipt that takes a message out of the queue (its send's answer was lost) proves it was sent.
+      if (moved && message.status === 'queued' && event.status !== 'failed') await countSent(this.outbox, tx, message.id);
     } else if (effect.kind === 'adopt' && attempt) {
       await this.hops.adopt(tx, message.id, { ...attempt, providerMessageId: event.providerMessageId }, effect.status);
+      // Delivered by an earlier hop: sent, whatever became of the later ones (usage counts a message once).
+      await countSent(this.outbox, tx, message.id);
       moved = true;
     }
     if (moved) await this.messageEvents.message(tx, 'message.updated', message.id);
