@@ -91,8 +91,8 @@ function refused(reason: string, latencyMs: number): ProviderResult {
 }
 
 function isRefusedAddress(error: unknown): boolean {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
-  return cause?.code === 'ERR_FERRY_REFUSED_ADDRESS';
+  const failure = error as { code?: unknown; cause?: { code?: unknown } } | null;
+  return failure?.code === 'ERR_FERRY_REFUSED_ADDRESS' || failure?.cause?.code === 'ERR_FERRY_REFUSED_ADDRESS';
 }
 
 /** 429, 408 and 5xx: worth another try later. */

@@ -69,7 +69,8 @@ describe('events: written in the transaction of the change they describe', () =>
   const typesOf = (events: EventEnvelope[]): EventType[] => events.map((event) => event.type);
 
   beforeAll(async () => {
-    config = await testConfig();
+    // Several replies to one WhatsApp user in a row: the pair rate is not what this suite is about.
+    config = await testConfig({ WHATSAPP_PAIR_INTERVAL_MS: '0' });
     app = await NestFactory.createApplicationContext(testModule(config, (() => fake) as unknown as AdapterLookup), { logger: false });
     owner = new pg.Client({ connectionString: config.database.url });
     await owner.connect();
