@@ -87,3 +87,10 @@ export function renderTable(
   for (const r of samples) out.push(`  ${r.scenario}: first failure: ${r.open.sampleFailure ?? r.closed.sampleFailure}`);
   return out.join('\n');
 }
+
+/** A plain markdown table (header, separator, rows), each column padded to its widest cell. */
+export function markdownTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,333 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { type FerryConfig, loadConfig } from '#config';
+import { migrate } from '#database';
+import { benchScale, childEnv } from './bench-env.js';
+import { type BaselineResult, bareBullmq } from './delivery-baselines.js';
+import { drive, request, type Sent } from './delivery-load.js';
+import { freePort, logLine, type Running, spawnNode, startNode, stop, waitForHttp } from './delivery-processes.js';
+import { markdownTable } from './report.js';
+import { dropDatabase, seedTenant } from './seed.js';
+
+/**
+ * `npm run bench:fanout`: integrator webhooks fanned out at volume (issue 5, "Speed": 1,000 endpoints
+ * on a local receiver, 10,000 events). Read as: 1,000 webhook endpoints, WORKSPACES workspaces with
+ * ENDPOINTS_PER_WORKSPACE endpoints each, every one subscribed to contact.created and pointing at one
+ * local HTTP receiver (its own process, plain http, so the API and worker run with
+ * ALLOW_PRIVATE_URLS=true); 1,000 events produced through the real path (POST /v1/contacts through the
+ * API: contact row and event in one transaction, event.dispatch through the outbox, the worker's
+ * fan-out writes one delivery row and webhook.deliver job per endpoint, then signs and posts each),
+ * spread evenly over the workspaces: 1,000 events x 10 endpoints each = 10,000 deliveries
+ * (BENCH_SCALE scales the events). API and worker are processes from the build (dist/).
+ * Measured: deliveries/s from the first event's commit to the last receipt, and p50/p99 of commit
+ * (the envelope's createdAt, set in the writing transaction) -> receipt, beside the bare BullMQ
+ * add+process rate of the same run for the same number of jobs. The events are posted as fast as
+ * 32 clients can, so the latency includes the backlog a burst builds. Reports, never fails on a number.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RESULTS = `${ROOT}bench/results`;
+const DATABASE = 'ferry_bench_fanout';
+const REDIS_PREFIX = 'ferry-bench-fanout';
+const WORKSPACES = 100;
+const ENDPOINTS_PER_WORKSPACE = 10;
+const EVENTS = Math.max(WORKSPACES, Math.round(1000 * benchScale()));
+const CLIENTS = 32;
+const TARGET_PER_SECOND = 2000;
+const WAIT_MS = 300_000;
+
+const STARTED = Date.now();
+const log = (line: string): void => void process.stderr.write(`[bench:fanout +${Math.round((Date.now() - STARTED) / 1000)}s] ${line}\n`);
+
+interface Workspace {
+  workspaceId: string;
+  apiKey: string;
+}
+
+interface FanoutResult {
+  events: number;
+  expected: number;
+  delivered: number;
+  missing: number;
+  duplicates: number;
+  deliveriesPerSecond: number;
+  commitToReceipt: Percentiles;
+  answerToReceipt: Percentiles;
+  /** From the first POST to the last 2xx: how fast the API took the events in. */
+  eventsPostedPerSecond: number;
+  seconds: number;
+  cpuSeconds: Record<string, number>;
+}
+
+interface Percentiles {
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(RESULTS, { recursive: true });
+  const [port, receiverPort] = [await freePort(), await freePort()];
+  const database = new URL(loadConfig().database.url);
+  database.pathname = `/${DATABASE}`;
+  const apiUrl = `http://127.0.0.1:${port}`;
+  const receiverUrl = `http://127.0.0.1:${receiverPort}`;
+  const env: Record<string, string> = {
+    DATABASE_URL: database.toString(),
+    DATABASE_APP_URL: '',
+    REDIS_PREFIX,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: apiUrl,
+    APP_SECRET: randomBytes(32).toString('base64url'),
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    // The receiver is on 127.0.0.1 over plain http.
+    ALLOW_PRIVATE_URLS: 'true',
+    LOG_LEVEL: 'warn',
+  };
+  const config = loadConfig(env);
+  const children: Running[] = [];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const owner = new pg.Client({ connectionString: config.database.url, application_name: 'ferry-bench-fanout' });
+  try {
+    await clearRedis(config);
+    log(`fresh database ${DATABASE}; receiver, API and worker from dist/`);
+    await dropDatabase(config.database.url);
+    await migrate(config);
+    await owner.connect();
+    const workspaces: Workspace[] = [];
+    for (let w = 0; w < WORKSPACES; w++) workspaces.push(await seedTenant(owner));
+
+    const receiver = await startNode('receiver', `${ROOT}dist/bench/fanout-receiver.js`, [String(receiverPort)], {
+      cwd: ROOT,
+      env: childEnv({}),
+      logFile: `${RESULTS}/fanout-receiver.log`,
+      ready: (line) => (logLine(line)?.['msg'] === 'receiver listening' ? true : undefined),
+    });
+    children.push(receiver.running);
+    const api = spawnNode('api', `${ROOT}dist/apps/api/src/main.js`, [], { cwd: ROOT, env: childEnv(env), logFile: `${RESULTS}/fanout-api.log` });
+    children.push(api.running);
+    await waitForHttp(`${apiUrl}/health/live`, api.running);
+    const worker = await startNode('worker', `${ROOT}dist/apps/worker/src/main.js`, [], {
+      cwd: ROOT,
+      env: childEnv({ ...env, LOG_LEVEL: 'info' }),
+      logFile: `${RESULTS}/fanout-worker.log`,
+      ready: (line) => (logLine(line)?.['msg'] === 'worker started' ? true : undefined),
+    });
+    children.push(worker.running);
+
+    log(`${WORKSPACES * ENDPOINTS_PER_WORKSPACE} endpoints through POST /v1/webhook-endpoints, each subscribed to contact.created`);
+    const endpoints = await drive({ kind: 'clients', clients: 16, count: WORKSPACES * ENDPOINTS_PER_WORKSPACE }, async (i) => {
+      const w = Math.floor(i / ENDPOINTS_PER_WORKSPACE);
+      const created = await request(agent, `${apiUrl}/v1/webhook-endpoints`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${workspaces[w]!.apiKey}` },
+        body: JSON.stringify({ url: `${receiverUrl}/w${w}/e${i % ENDPOINTS_PER_WORKSPACE}`, events: ['contact.created'] }),
+      });
+      if (created.status !== 201) throw new Error(`creating an endpoint answered ${created.status}: ${created.body.slice(0, 200)}`);
+      return String(i);
+    });
+    if (endpoints.failures.length > 0) throw new Error(`${endpoints.failures.length} endpoints not created, e.g. ${endpoints.failures[0]}`);
+
+    log(`baseline: bare BullMQ add+process of ${EVENTS * ENDPOINTS_PER_WORKSPACE} no-op jobs`);
+    const bullmq = await bareBullmq(config.redis.url, `${REDIS_PREFIX}-bare`, EVENTS * ENDPOINTS_PER_WORKSPACE);
+
+    const contact = (label: string) => async (i: number): Promise<string> => {
+      const workspace = workspaces[i % WORKSPACES]!;
+      const answer = await request(agent, `${apiUrl}/v1/contacts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${workspace.apiKey}` },
+        body: JSON.stringify({ name: `Fanout ${label} ${i}` }),
+      });
+      if (answer.status !== 201) throw new Error(`POST /v1/contacts answered ${answer.status}: ${answer.body.slice(0, 200)}`);
+      return (JSON.parse(answer.body) as { id: string }).id;
+    };
+    const phase = async (label: string, events: number): Promise<FanoutResult> => {
+      await request(agent, `${receiverUrl}/_reset`, { method: 'POST' });
+      const cpu0 = cpuSeconds(children);
+      const { sent, failures } = await drive({ kind: 'clients', clients: CLIENTS, count: events }, contact(label));
+      if (failures.length > 0) log(`${failures.length} events not posted, e.g. ${failures[0]}`);
+      const expected = sent.length * ENDPOINTS_PER_WORKSPACE;
+      const deadline = Date.now() + WAIT_MS;
+      let count = 0;
+      let lastChange = Date.now();
+      for (;;) {
+        const now = (JSON.parse((await request(agent, `${receiverUrl}/_count`)).body) as { distinct: number }).distinct;
+        if (now !== count) [count, lastChange] = [now, Date.now()];
+        if (count >= expected || Date.now() > deadline) break;
+        // Nothing new for 30 s: what is missing is not coming (retries are minutes apart).
+        if (Date.now() - lastChange > 30_000) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      log(`${label}: ${count} of ${expected} deliveries received`);
+      await new Promise((resolve) => setTimeout(resolve, 500)); // late duplicates
+      const cpu1 = cpuSeconds(children);
+      const receipts = JSON.parse((await request(agent, `${receiverUrl}/_receipts`)).body) as Array<[string, string, number, number, string]>;
+      return measure(sent, expected, receipts, cpu0, cpu1);
+    };
+
+    log(`warm-up (not measured): ${WORKSPACES} events`);
+    await phase('warm-up', WORKSPACES);
+    log(`measured: ${EVENTS} events x ${ENDPOINTS_PER_WORKSPACE} endpoints = ${EVENTS * ENDPOINTS_PER_WORKSPACE} deliveries`);
+    const result = await phase('measured', EVENTS);
+    for (const child of children) if (child.exited) throw new Error(`${child.name} exited (${child.exited}) during the run: see bench/results/fanout-${child.name}.log`);
+    process.stdout.write(`${renderTable(result, bullmq)}\n`);
+    writeFileSync(
+      `${RESULTS}/fanout.json`,
+      `${JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          workspaces: WORKSPACES,
+          endpointsPerWorkspace: ENDPOINTS_PER_WORKSPACE,
+          machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
+          result,
+          baseline: { bullmq },
+          targetDeliveriesPerSecond: TARGET_PER_SECOND,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    log('wrote bench/results/fanout.json (logs: bench/results/fanout-*.log)');
+  } finally {
+    agent.destroy();
+    await owner.end().catch(() => undefined);
+    for (const child of children.reverse()) await stop(child);
+    await clearRedis(config).catch(() => undefined);
+    await dropDatabase(config.database.url).catch(() => undefined);
+  }
+}
+
+/** One phase's numbers from the receipts: the first receipt of each (webhook-id, endpoint) counts, later ones are duplicates. */
+function measure(
+  sent: Sent[],
+  expected: number,
+  receipts: Array<[string, string, number, number, string]>,
+  cpu0: Record<string, number>,
+  cpu1: Record<string, number>,
+): FanoutResult {
+  const answeredAt = new Map(sent.map((s) => [s.key, s.answeredAt]));
+  const seen = new Set<string>();
+  const commitToReceipt: number[] = [];
+  const answerToReceipt: number[] = [];
+  let duplicates = 0;
+  let firstCommit = Number.POSITIVE_INFINITY;
+  let lastReceipt = 0;
+  for (const [id, path, receivedAt, createdAt, key] of receipts) {
+    // webhook-id is the event's id, the same at every endpoint: a delivery is (webhook-id, endpoint path).
+    const delivery = `${id} ${path}`;
+    if (seen.has(delivery)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(delivery);
+    lastReceipt = Math.max(lastReceipt, receivedAt);
+    if (Number.isFinite(createdAt)) {
+      firstCommit = Math.min(firstCommit, createdAt);
+      commitToReceipt.push(Math.max(0, receivedAt - createdAt));
+    }
+    const answered = answeredAt.get(key);
+    if (answered !== undefined) answerToReceipt.push(Math.max(0, receivedAt - answered));
+  }
+  const seconds = lastReceipt > firstCommit ? (lastReceipt - firstCommit) / 1000 : 0;
+  const firstSent = Math.min(...sent.map((s) => s.sentAt));
+  const lastAnswer = Math.max(...sent.map((s) => s.answeredAt));
+  return {
+    events: sent.length,
+    expected,
+    delivered: seen.size,
+    missing: Math.max(0, expected - seen.size),
+    duplicates,
+    deliveriesPerSecond: seconds > 0 ? Math.round(seen.size / seconds) : 0,
+    commitToReceipt: percentiles(commitToReceipt),
+    answerToReceipt: percentiles(answerToReceipt),
+    eventsPostedPerSecond: lastAnswer > firstSent ? Math.round((sent.length * 1000) / (lastAnswer - firstSent)) : 0,
+    seconds: Number(seconds.toFixed(2)),
+    cpuSeconds: Object.fromEntries(Object.entries(cpu1).map(([name, s]) => [name, Number((s - (cpu0[name] ?? 0)).toFixed(2))])),
+  };
+}
+
+function percentiles(values: number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number): number | null =>
+    sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.length === 0 ? null : sorted[sorted.length - 1]! };
+}
+
+/** CPU seconds of this driver and of each child (/proc; Linux only). */
+function cpuSeconds(children: Running[]): Record<string, number> {
+  const usage = process.cpuUsage();
+  const seconds: Record<string, number> = { driver: (usage.user + usage.system) / 1e6 };
+  for (const child of children) {
+    try {
+      const fields = readFileSync(`/proc/${child.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      seconds[child.name] = (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // not on Linux, or gone
+    }
+  }
+  return seconds;
+}
+
+/** Only this bench's keys (its own prefix): the queues and slots of earlier runs. */
+async function clearRedis(config: FerryConfig): Promise<void> {
+  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function renderTable(result: FanoutResult, bullmq: BaselineResult): string {
+  const ms = (value: number | null): string => (value === null ? '—' : String(value));
+  const verdict = result.missing > 0 ? 'incomplete' : result.deliveriesPerSecond >= TARGET_PER_SECOND ? 'met' : 'MISSED';
+  const header = ['run', 'events', 'deliveries', 'missing', 'dup', 'deliveries/s', 'target', 'verdict', 'commit→receipt p50 ms', 'p99 ms', 'max ms', 'API 2xx→receipt p99 ms', 'CPU s'];
+  const rows = [
+    [
+      `Ferry: ${WORKSPACES} workspaces x ${ENDPOINTS_PER_WORKSPACE} endpoints`,
+      String(result.events),
+      `${result.delivered}/${result.expected}`,
+      String(result.missing),
+      String(result.duplicates),
+      String(result.deliveriesPerSecond),
+      `>= ${TARGET_PER_SECOND.toLocaleString('en')}/s`,
+      verdict,
+      ms(result.commitToReceipt.p50Ms),
+      ms(result.commitToReceipt.p99Ms),
+      ms(result.commitToReceipt.maxMs),
+      ms(result.answerToReceipt.p99Ms),
+      Object.entries(result.cpuSeconds).map(([name, s]) => `${name} ${s}`).join(', '),
+    ],
+    ['bare BullMQ add+process (no-op, same run)', '—', String(bullmq.count), '—', '—', String(Math.round(bullmq.perSecond)), '—', '—', '—', '—', '—', '—', '—'],
+  ];
+  return [
+    `Fan-out: ${result.events} events (POST /v1/contacts -> contact.created) x ${ENDPOINTS_PER_WORKSPACE} endpoints each = ${result.expected} webhook deliveries ` +
+      `to ${WORKSPACES * ENDPOINTS_PER_WORKSPACE} endpoints on one local http receiver`,
+    markdownTable(header, rows),
+    '',
+    `deliveries/s: distinct (webhook-id, endpoint) receipts / (last receipt - first event's commit), ${result.seconds} s. Commit = the envelope's createdAt ` +
+      `(set in the writing transaction); the events were posted by ${CLIENTS} clients back to back (${result.eventsPostedPerSecond} events/s taken in), ` +
+      `so the latency includes the backlog. Bare BullMQ: ${bullmq.count} no-op jobs added by 32 callers and processed at concurrency 16, ` +
+      `${bullmq.seconds.toFixed(2)} s. API, worker and receiver are separate processes; on a shared 2-core machine numbers are noisy.`,
+  ].join('\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
