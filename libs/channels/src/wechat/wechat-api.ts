@@ -15,8 +15,12 @@ const TOKEN_ERRORS = new Set([40001, 40014, 42001]);
 /** Busy or rate-limited: another try later can succeed. */
 const TRANSIENT_ERRORS = new Set([-1, 45009]);
 
+/**
+ * A token belongs to the appId at the endpoint that issued it: an inbox pointed at a regional gateway, a
+ * bridge or a simulator has tokens of its own, which WeChat's own API would refuse (40001), and back.
+ */
 export function tokenCacheKey(config: WechatConfig): string {
-  return `wechat:${config.appId}`;
+  return config.apiBaseUrl ? `wechat:${config.appId}@${baseUrl(config)}` : `wechat:${config.appId}`;
 }
 
 /** Thrown out of the TokenCache fetch so the send can answer the token call's own failure. */

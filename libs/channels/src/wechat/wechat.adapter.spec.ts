@@ -5,6 +5,7 @@ import type { ContactEvent, HookRequest, InboundMessageEvent, OutboundMessage, S
 import type { WechatConfig } from '../config/channel-configs.js';
 import { type FakeProvider, type ScriptedAnswer, startFakeProvider, TEST_GUARD } from '../fake-provider-server.js';
 import { WechatAdapter } from './wechat.adapter.js';
+import { tokenCacheKey } from './wechat-api.js';
 import { aesKeyOf, wechatDecrypt, wechatEncrypt, wechatEncryptedPush, wechatEncryptedReply, wechatSignature } from './wechat-crypto.js';
 
 const PLAIN: WechatConfig = { appId: 'wx8f2c1e4a7b9d3f60', appSecret: 'app-secret-1', token: 'ferryToken2024' };
@@ -280,11 +281,12 @@ describe('wechat send', () => {
     expect(sends[0]!.json).toEqual({ touser: OPENID, msgtype: 'text', text: { content: 'Yes, 9am at the pier.' } });
   });
 
-  it('uses the cache key wechat:<appId>', async () => {
+  it('uses the cache key wechat:<appId>, with the endpoint when the inbox names one', async () => {
     const keys: string[] = [];
     const spy: TokenCache = { get: async (key, fetch) => (keys.push(key), (await fetch()).token), invalidate: async () => undefined };
     await new WechatAdapter().send(message('m-1'), config, { ...context, tokens: spy });
-    expect(keys).toEqual([`wechat:${PLAIN.appId}`]);
+    expect(keys).toEqual([`wechat:${PLAIN.appId}@${provider.url.replace(/\/+$/, '')}`]);
+    expect(tokenCacheKey({ ...PLAIN, apiBaseUrl: undefined })).toBe(`wechat:${PLAIN.appId}`);
   });
 
   it('45015 (outside the 48 h window) is permanent and keeps WeChat reason', async () => {
@@ -313,7 +315,7 @@ describe('wechat send', () => {
   it.each([40001, 40014, 42001])('errcode %i drops the token from the cache and is transient; the retry fetches a new one', async (errcode) => {
     sendAnswers = [{ status: 200, body: { errcode, errmsg: 'invalid credential' } }];
     expect(await adapter.send(message('m-1'), config, context)).toMatchObject({ ok: false, permanent: false, code: `wechat.${errcode}` });
-    expect(tokens.invalidated).toEqual([{ key: `wechat:${PLAIN.appId}`, token: 'TOKEN-1' }]);
+    expect(tokens.invalidated).toEqual([{ key: `wechat:${PLAIN.appId}@${provider.url.replace(/\/+$/, '')}`, token: 'TOKEN-1' }]);
     tokenAnswer = { status: 200, body: { access_token: 'TOKEN-2', expires_in: 7200 } };
     expect(await adapter.send(message('m-1'), config, context)).toMatchObject({ ok: true });
     expect(tokens.fetches).toBe(2);
