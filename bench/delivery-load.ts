@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { percentile } from './measure.js';
 
 /**
  * The two drivers of the delivery benchmark, and the numbers they make. Each message gets its send
@@ -91,10 +92,6 @@ export interface FlowStats {
   failures: number;
 }
 
-function percentile(sorted: number[], q: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 /** Latency and rate of a phase, from each message's send time and arrival time. */
 export function flowStats(sent: Sent[], arrivals: Map<string, number>, failures: number): FlowStats {

@@ -3,15 +3,15 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import pg from 'pg';
-import { type FerryConfig, loadConfig } from '#config';
+import { loadConfig } from '#config';
 import { migrate } from '#database';
 import { childEnv } from './bench-env.js';
 import { type BaselineResult, bareBullmq, barePostgres } from './delivery-baselines.js';
 import { drive, type FlowStats, flowStats, type Pace, request, waitForCount, type WhatsappInbox, whatsappHook } from './delivery-load.js';
 import { freePort, logLine, type Running, spawnNode, startNode, stop, waitForHttp } from './delivery-processes.js';
 import { dropDatabase, seedTenant } from './seed.js';
+import { clearRedisKeys } from './measure.js';
 
 /**
  * `npm run bench:delivery` (and the second half of `npm run bench`): Ferry's delivery pipeline on this
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const owner = new pg.Client({ connectionString: config.database.url, application_name: 'ferry-bench-delivery' });
   try {
-    await clearRedis(config);
+    await clearRedisKeys(config.redis.url, `${REDIS_PREFIX}*`);
     log(`fresh database ${DATABASE}, simulator, API and worker from dist/`);
     await dropDatabase(config.database.url);
     await migrate(config);
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
     agent.destroy();
     await owner.end().catch(() => undefined);
     for (const child of children.reverse()) await stop(child);
-    await clearRedis(config).catch(() => undefined);
+    await clearRedisKeys(config.redis.url, `${REDIS_PREFIX}*`).catch(() => undefined);
   }
 }
 
@@ -310,21 +310,6 @@ function renderTable(rows: Row[], bullmq: BaselineResult, postgres: BaselineResu
   ].join('\n');
 }
 
-/** Drops the bench's keys so runs do not pile up in Redis. */
-async function clearRedis(config: FerryConfig): Promise<void> {
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
-  await redis.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 main().then(
   () => process.exit(0),

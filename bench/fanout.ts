@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import pg from 'pg';
-import { type FerryConfig, loadConfig } from '#config';
+import { loadConfig } from '#config';
 import { migrate } from '#database';
 import { benchScale, childEnv } from './bench-env.js';
 import { type BaselineResult, bareBullmq } from './delivery-baselines.js';
@@ -13,6 +12,7 @@ import { drive, request, type Sent } from './delivery-load.js';
 import { freePort, logLine, type Running, spawnNode, startNode, stop, waitForHttp } from './delivery-processes.js';
 import { markdownTable } from './report.js';
 import { dropDatabase, seedTenant } from './seed.js';
+import { clearRedisKeys, cpuSeconds, percentile } from './measure.js';
 
 /**
  * `npm run bench:fanout`: integrator webhooks fanned out at volume (issue 5, "Speed": 1,000 endpoints
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const owner = new pg.Client({ connectionString: config.database.url, application_name: 'ferry-bench-fanout' });
   try {
-    await clearRedis(config);
+    await clearRedisKeys(config.redis.url, `${REDIS_PREFIX}*`);
     log(`fresh database ${DATABASE}; receiver, API and worker from dist/`);
     await dropDatabase(config.database.url);
     await migrate(config);
@@ -198,7 +198,7 @@ async function main(): Promise<void> {
     agent.destroy();
     await owner.end().catch(() => undefined);
     for (const child of children.reverse()) await stop(child);
-    await clearRedis(config).catch(() => undefined);
+    await clearRedisKeys(config.redis.url, `${REDIS_PREFIX}*`).catch(() => undefined);
     await dropDatabase(config.database.url).catch(() => undefined);
   }
 }
@@ -254,41 +254,10 @@ function measure(
 
 function percentiles(values: number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number | null =>
-    sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-  return { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.length === 0 ? null : sorted[sorted.length - 1]! };
+  return { p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99), maxMs: sorted.at(-1) ?? null };
 }
 
-/** CPU seconds of this driver and of each child (/proc; Linux only). */
-function cpuSeconds(children: Running[]): Record<string, number> {
-  const usage = process.cpuUsage();
-  const seconds: Record<string, number> = { driver: (usage.user + usage.system) / 1e6 };
-  for (const child of children) {
-    try {
-      const fields = readFileSync(`/proc/${child.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      seconds[child.name] = (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      // not on Linux, or gone
-    }
-  }
-  return seconds;
-}
 
-/** Only this bench's keys (its own prefix): the queues and slots of earlier runs. */
-async function clearRedis(config: FerryConfig): Promise<void> {
-  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 function renderTable(result: FanoutResult, bullmq: BaselineResult): string {
   const ms = (value: number | null): string => (value === null ? '—' : String(value));

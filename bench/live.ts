@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { childEnv } from './bench-env.js';
 import { drive, type Pace, request, whatsappHook, type WhatsappInbox } from './delivery-load.js';
 import { freePort, logLine, type Running, spawnNode, startNode, stop, waitForHttp } from './delivery-processes.js';
 import { dropDatabase, seedTenant } from './seed.js';
+import { clearRedisKeys, cpuSeconds, percentile } from './measure.js';
 
 /**
  * `npm run bench:live`: how fast the dashboard hears of a customer's message. Signed WhatsApp webhooks
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const owner = new pg.Client({ connectionString: config.database.url, application_name: 'ferry-bench-live' });
   try {
-    await clearRedis(config);
+    await clearRedisKeys(config.redis.url, `${REDIS_PREFIX}*`);
     log(`fresh database ${DATABASE}; API and worker from dist/`);
     await dropDatabase(config.database.url);
     await migrate(config);
@@ -210,7 +211,7 @@ async function main(): Promise<void> {
     agent.destroy();
     await owner.end().catch(() => undefined);
     for (const child of children.reverse()) await stop(child);
-    await clearRedis(config).catch(() => undefined);
+    await clearRedisKeys(config.redis.url, `${REDIS_PREFIX}*`).catch(() => undefined);
   }
 }
 
@@ -245,25 +246,7 @@ async function redisRoundTrip(config: FerryConfig, perSecond: number, count: num
   return { p50Ms: round(percentile(latencies, 0.5)), p99Ms: round(percentile(latencies, 0.99)) };
 }
 
-/** CPU seconds of this driver and of each child (/proc; Linux only). */
-function cpuSeconds(children: Running[]): Record<string, number> {
-  const usage = process.cpuUsage();
-  const seconds: Record<string, number> = { driver: (usage.user + usage.system) / 1e6 };
-  for (const child of children) {
-    try {
-      const fields = readFileSync(`/proc/${child.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      seconds[child.name] = (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      // not on Linux, or gone
-    }
-  }
-  return seconds;
-}
 
-function percentile(sorted: number[], q: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 /** A WhatsApp inbox (never sent from here: no provider needed), to post signed hooks to. */
 async function createInbox(agent: http.Agent, apiUrl: string, apiKey: string): Promise<WhatsappInbox> {
@@ -277,21 +260,6 @@ async function createInbox(agent: http.Agent, apiUrl: string, apiKey: string): P
   return { id: (JSON.parse(created.body) as { id: string }).id, phoneNumberId: config.phoneNumberId, appSecret: config.appSecret };
 }
 
-/** Only this bench's keys (its own prefix): the queues and the live channel of earlier runs. */
-async function clearRedis(config: FerryConfig): Promise<void> {
-  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 function renderTable(rows: Row[]): string {
   const header = ['phase', 'hooks', 'deliveries', 'missing', 'dup', 'p50 ms', 'p99 ms', 'max ms', 'to commit p50', 'commit to client p50', 'events/s (all clients)', 'CPU s'];

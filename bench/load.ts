@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FromLoad, LoadPlan, LoadResult, PhaseStats, RequestSpec, ToLoad } from './protocol.js';
+import { percentile } from './measure.js';
 
 /**
  * The load generator, in its own process so its work does not share an event loop with the
@@ -56,10 +57,6 @@ function send(agent: http.Agent, plan: LoadPlan, spec: RequestSpec, from: number
 
 const pick = (requests: RequestSpec[]): RequestSpec => requests[Math.floor(Math.random() * requests.length)]!;
 
-function percentile(sorted: number[], q: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 function summarise(outcomes: Outcome[], sent: number, windowMs: number): PhaseStats {
   const latencies: number[] = [];

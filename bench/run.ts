@@ -1,15 +1,15 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, writeFileSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import type { FerryConfig } from '#config';
 import { apiChildEnv, BENCH_REDIS_PREFIX, benchConfig, benchReuse, benchScale } from './bench-env.js';
 import type { FromLoad, LoadPlan, LoadResult, ToLoad } from './protocol.js';
+import { freePort } from './delivery-processes.js';
 import { renderTable, type ScenarioResult } from './report.js';
 import { buildScenarios, type Scenario } from './scenarios.js';
 import { reuseBenchDatabase, seedBenchDatabase, type SeededWorkspace } from './seed.js';
+import { clearRedisKeys } from './measure.js';
 
 /**
  * `npm run bench`: seeds the bench database, starts the API and a bare Fastify server as child
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const config = benchConfig(await freePort());
   const children: ChildProcess[] = [];
   try {
-    await clearRedis(config);
+    await clearRedisKeys(config.redis.url, `${BENCH_REDIS_PREFIX}:*`);
     const database = new URL(config.database.url).pathname.slice(1);
     let seed: SeededWorkspace;
     if (benchReuse()) {
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     log(`wrote bench/results/latest.json (API log: bench/results/api.log)`);
   } finally {
     for (const child of children.reverse()) await stop(child);
-    await clearRedis(config).catch(() => undefined);
+    await clearRedisKeys(config.redis.url, `${BENCH_REDIS_PREFIX}:*`).catch(() => undefined);
   }
 }
 
@@ -185,33 +185,7 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-/** Drops the bench's keys (queued jobs, rate-limit windows) so runs do not pile up in Redis. */
-async function clearRedis(config: FerryConfig): Promise<void> {
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
-  await redis.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${BENCH_REDIS_PREFIX}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 main().then(
   () => process.exit(0),

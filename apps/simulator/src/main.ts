@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { createLogger, exitOnStopSignals } from '#logging';
 import { Simulator } from './simulator.js';
 
 /**
@@ -26,32 +26,12 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
-  const logger = pino({ level: values['log-level'], name: 'ferry-simulator', base: { service: 'ferry-simulator' } });
+  const logger = createLogger(values['log-level'], 'ferry-simulator');
   const simulator = new Simulator({ logger });
   const address = await simulator.listen({ port: port(values.port, 'port'), smtpPort: port(values['smtp-port'], 'smtp-port'), host: values.host });
   logger.info(address, 'simulator listening');
 
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    logger.info({ signal }, 'simulator stopping');
-    setTimeout(() => {
-      logger.error('shutdown timed out');
-      process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS).unref();
-    simulator.close().then(
-      () => {
-        logger.info('simulator stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', shutdown).on('SIGINT', shutdown);
+  exitOnStopSignals(logger, 'simulator', () => simulator.close(), SHUTDOWN_TIMEOUT_MS);
 }
 
 main().catch((error: unknown) => {

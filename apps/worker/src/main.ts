@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '#config';
 import { migrate } from '#database';
+import { exitOnStopSignals } from '#logging';
 import { createLogger } from './logger.js';
 import { Consumers } from './consumers.js';
 import { CONSUMED_QUEUES } from './job-registry.js';
@@ -23,32 +24,7 @@ async function main(): Promise<void> {
     'worker started',
   );
 
-  // Our own handlers rather than Nest's enableShutdownHooks(), which re-raises the signal: a clean
-  // stop should exit 0 so supervisors do not report a crash.
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'worker stopping');
-    setTimeout(() => {
-      logger.error('shutdown timed out');
-      process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS).unref();
-    worker.close().then(
-      () => {
-        logger.info('worker stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', shutdown).on('SIGINT', shutdown);
+  exitOnStopSignals(logger, 'worker', () => worker.close(), SHUTDOWN_TIMEOUT_MS);
 }
 
 main().catch((error: unknown) => {

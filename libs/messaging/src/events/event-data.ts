@@ -7,7 +7,7 @@ import type {
   MessageType,
   Priority,
 } from '#domain';
-import type { ContactEntity, ContactIdentityEntity, TemplateRef } from '#database';
+import type { ContactEntity, ContactIdentityEntity } from '#database';
 import type { ConversationRow } from '../conversations/conversations.repository.js';
 import type { MessageRow } from '../messages/messages.repository.js';
 
@@ -19,26 +19,8 @@ import type { MessageRow } from '../messages/messages.repository.js';
 
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
 
-export interface MessageEventData {
-  id: string;
-  conversationId: string;
-  direction: MessageDirection;
-  type: MessageType;
-  body: string;
-  template: TemplateRef | null;
-  status: MessageStatus;
-  identityId: string | null;
-  inboxId: string | null;
-  channel: Channel | null;
-  senderMemberId: string | null;
-  externalId: string | null;
-  fallback: string[];
-  /** On `failed`: the provider's (or Ferry's) code and reason. */
-  errorCode: string | null;
-  errorReason: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+/** The message row with its times as ISO strings; on `failed`, errorCode and errorReason say why. */
+export type MessageEventData = Omit<MessageRow, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 
 export interface ConversationEventData {
   id: string;
