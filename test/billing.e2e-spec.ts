@@ -231,8 +231,11 @@ describe('billing with Stripe (simulated)', () => {
       (e) => e.payload['stripe_customer_id'] === customerId,
     );
     expect(events.every((e) => e.event_name === 'ferry_messages_e2e')).toBe(true);
-    const { rows } = await owner.query(`SELECT count(*)::int AS n FROM billing_usage_reports WHERE workspace_id = $1 AND reported_at IS NULL`, [tenant.workspaceId]);
-    expect(rows[0].n).toBe(0);
+    // The report is marked after Stripe's answer, in the worker's next transaction: wait for it, not just for Stripe.
+    await vi.waitFor(async () => {
+      const { rows } = await owner.query(`SELECT count(*)::int AS n FROM billing_usage_reports WHERE workspace_id = $1 AND reported_at IS NULL`, [tenant.workspaceId]);
+      expect(rows[0].n).toBe(0);
+    }, WAIT);
   });
 
   it('duplicate and out-of-order events change nothing', async () => {
