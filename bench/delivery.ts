@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import { type BaselineResult, bareBullmq, barePostgres } from './delivery-baseli
 import { drive, type FlowStats, flowStats, type Pace, request, waitForCount, type WhatsappInbox, whatsappHook } from './delivery-load.js';
 import { freePort, logLine, type Running, spawnNode, startNode, stop, waitForHttp } from './delivery-processes.js';
 import { dropDatabase, seedTenant } from './seed.js';
-import { clearRedisKeys } from './measure.js';
+import { clearRedisKeys, cpuSeconds, serverCpuSeconds } from './measure.js';
 
 /**
  * `npm run bench:delivery` (and the second half of `npm run bench`): Ferry's delivery pipeline on this
@@ -32,6 +32,8 @@ const BURST = 5000;
 const LIGHT: Pace = { kind: 'rate', perSecond: 20, count: 100 };
 const CLIENTS = 32;
 const WAIT_MS = 120_000;
+/** BENCH_FLOWS=inbound measures the inbound flow only (while working on it); both by default. */
+const FLOWS = new Set((process.env['BENCH_FLOWS'] ?? 'inbound,outbound').split(','));
 
 const log = (line: string): void => void process.stderr.write(`[bench:delivery] ${line}\n`);
 
@@ -142,19 +144,13 @@ async function main(): Promise<void> {
       const stats = flowStats(sent, arrivals, failures.length);
       rows.push({ flow: 'outbound: POST reply -> accepted by the provider', phase, target, stats, cost: await started.stop(stats.messages) });
     };
+    if (!FLOWS.has('outbound')) return finish(rows, bullmq, postgres, children);
     log('outbound: warm-up, light load, then a burst');
     await outbound('warm-up', { kind: 'clients', clients: 8, count: 200 });
     rows.pop();
     await outbound(`light (${LIGHT.kind === 'rate' ? LIGHT.perSecond : 0}/s)`, LIGHT, 'p50 < 20 ms');
     await outbound(`burst (${CLIENTS} clients)`, { kind: 'clients', clients: CLIENTS, count: BURST }, '>= 1,000 msg/s');
-    for (const child of children) if (child.exited) throw new Error(`${child.name} exited (${child.exited}) during the run: see bench/results/delivery-${child.name}.log`);
-
-    process.stdout.write(`${renderTable(rows, bullmq, postgres)}\n`);
-    writeFileSync(
-      `${RESULTS}/delivery.json`,
-      `${JSON.stringify({ at: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version }, rows, baselines: { bullmq, postgres } }, null, 2)}\n`,
-    );
-    log('wrote bench/results/delivery.json (logs: bench/results/delivery-*.log)');
+    finish(rows, bullmq, postgres, children);
   } finally {
     agent.destroy();
     await owner.end().catch(() => undefined);
@@ -163,12 +159,22 @@ async function main(): Promise<void> {
   }
 }
 
+function finish(rows: Row[], bullmq: BaselineResult, postgres: BaselineResult, children: Running[]): void {
+  for (const child of children) if (child.exited) throw new Error(`${child.name} exited (${child.exited}) during the run: see bench/results/delivery-${child.name}.log`);
+  process.stdout.write(`${renderTable(rows, bullmq, postgres)}\n`);
+  writeFileSync(
+    `${RESULTS}/delivery.json`,
+    `${JSON.stringify({ at: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version }, rows, baselines: { bullmq, postgres } }, null, 2)}\n`,
+  );
+  log('wrote bench/results/delivery.json (logs: bench/results/delivery-*.log)');
+}
+
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
 /**
  * Where a phase's time went: transactions committed in the bench database (pg_stat_database, flushed
- * by Postgres within a second of going idle) and CPU seconds of each child process (/proc) and of
- * this driver. Postgres itself gets what the machine has left.
+ * by Postgres within a second of going idle) and CPU seconds of each child process, of this driver
+ * and of the PostgreSQL and Redis servers (/proc).
  */
 function costMeter(owner: pg.Client, children: Running[]): { start(): Promise<{ stop(messages: number): Promise<Cost> }> } {
   const commits = async (): Promise<number> => {
@@ -176,18 +182,7 @@ function costMeter(owner: pg.Client, children: Running[]): { start(): Promise<{ 
     const { rows } = await owner.query<{ n: number }>(`SELECT xact_commit::float8 AS n FROM pg_stat_database WHERE datname = current_database()`);
     return rows[0]?.n ?? 0;
   };
-  const cpu = (): Record<string, number> => {
-    const seconds: Record<string, number> = { driver: (process.cpuUsage().user + process.cpuUsage().system) / 1e6 };
-    for (const child of children) {
-      try {
-        const fields = readFileSync(`/proc/${child.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-        seconds[child.name] = (Number(fields[11]) + Number(fields[12])) / 100;
-      } catch {
-        // not on Linux, or gone: no CPU figure for it
-      }
-    }
-    return seconds;
-  };
+  const cpu = (): Record<string, number> => ({ ...cpuSeconds(children), ...serverCpuSeconds() });
   return {
     async start() {
       const commits0 = await commits();
@@ -278,7 +273,7 @@ async function outboundArrivals(agent: http.Agent, simUrl: string): Promise<Map<
 const num = (value: number | null, digits = 1): string => (value === null ? '—' : value.toFixed(digits));
 
 function renderTable(rows: Row[], bullmq: BaselineResult, postgres: BaselineResult): string {
-  const header = ['flow', 'phase', 'messages', 'msg/s end to end', 'msg/s accepted', 'p50 ms', 'p99 ms', 'target', 'lost / errors', 'PG tx/msg', 'CPU s api / worker / sim / driver'];
+  const header = ['flow', 'phase', 'messages', 'msg/s end to end', 'msg/s accepted', 'p50 ms', 'p99 ms', 'target', 'lost / errors', 'PG tx/msg', 'CPU s api / worker / sim / driver / pg / redis'];
   const body = rows.map((r) => [
     r.flow,
     r.phase,
@@ -290,7 +285,7 @@ function renderTable(rows: Row[], bullmq: BaselineResult, postgres: BaselineResu
     r.target,
     `${r.stats.missing} / ${r.stats.failures}`,
     r.cost.transactionsPerMessage.toFixed(1),
-    ['api', 'worker', 'simulator', 'driver'].map((name) => num(r.cost.cpuSeconds[name] ?? null)).join(' / '),
+    ['api', 'worker', 'simulator', 'driver', 'postgres', 'redis'].map((name) => num(r.cost.cpuSeconds[name] ?? null)).join(' / '),
   ]);
   body.push(['bare BullMQ: add + process a no-op job', `${32} producers, concurrency 16`, String(bullmq.count), num(bullmq.perSecond, 0), '—', '—', '—', '—', '—', '—', '—']);
   body.push(['bare PostgreSQL: single-row INSERT, own transaction', '32 clients, pool 20', String(postgres.count), num(postgres.perSecond, 0), '—', '—', '—', '—', '—', '1.0', '—']);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { Running } from './delivery-processes.js';
 
@@ -21,6 +21,46 @@ export function cpuSeconds(children: Running[]): Record<string, number> {
     }
   }
   return seconds;
+}
+
+/**
+ * CPU seconds of the machine's PostgreSQL and Redis servers (/proc; Linux only): every live process
+ * of that name, plus what PostgreSQL's postmaster collected from backends that have exited.
+ */
+export function serverCpuSeconds(): { postgres: number; redis: number } {
+  const totals = { postgres: 0, redis: 0 };
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return totals;
+  }
+  for (const pid of entries) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const own = (Number(fields[11]) + Number(fields[12])) / 100;
+    if (comm === 'postgres') {
+      const postmaster = fields[1] === '1' || !entries.includes(fields[1]!) || !readComm(fields[1]!).startsWith('postgres');
+      totals.postgres += own + (postmaster ? (Number(fields[13]) + Number(fields[14])) / 100 : 0);
+    } else if (comm.startsWith('redis-server')) {
+      totals.redis += own;
+    }
+  }
+  return totals;
+}
+
+function readComm(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
 }
 
 /** Deletes a bench's own keys (`pattern` carries its prefix): the queues and slots of earlier runs. */

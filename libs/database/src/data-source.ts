@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import pg from 'pg';
 import type { FerryConfig } from '#config';
 import { ENTITIES } from './entity-list.js';
+import { PreparingClient } from './prepared-client.js';
 import { Foundation1764320000000 } from './migrations/1764320000000-foundation.js';
 import { InboundEvents1764400000000 } from './migrations/1764400000000-inbound-events.js';
 import { Delivery1764400001000 } from './migrations/1764400001000-delivery.js';
@@ -29,7 +30,7 @@ export function createAppDataSource(config: FerryConfig): DataSource {
     entities: ENTITIES,
     synchronize: false,
     migrationsRun: false,
-    extra: { max: config.database.poolSize, application_name: 'ferry' },
+    extra: { max: config.database.poolSize, application_name: 'ferry', Client: PreparingClient },
   });
 }
 
