@@ -32,8 +32,8 @@ const BURST = 5000;
 const LIGHT: Pace = { kind: 'rate', perSecond: 20, count: 100 };
 const CLIENTS = 32;
 const WAIT_MS = 120_000;
-/** BENCH_FLOWS=inbound measures the inbound flow only (while working on it); both by default. */
-const FLOWS = new Set((process.env['BENCH_FLOWS'] ?? 'inbound,outbound').split(','));
+/** `--inbound` measures the inbound flow only (while working on it); both by default. */
+const FLOWS = new Set(process.argv.includes('--inbound') ? ['inbound'] : ['inbound', 'outbound']);
 
 const log = (line: string): void => void process.stderr.write(`[bench:delivery] ${line}\n`);
 

@@ -29,7 +29,7 @@ export function cpuSeconds(children: Running[]): Record<string, number> {
  */
 export function serverCpuSeconds(): { postgres: number; redis: number } {
   const totals = { postgres: 0, redis: 0 };
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
   } catch {

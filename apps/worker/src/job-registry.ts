@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { BillingJobs } from '#billing';
-import { DeliveryService, FallbackService, InboundEventsService, LivePublisher, StatusService } from '#messaging';
+import { DeliveryService, FallbackService, InboundEventsService, StatusService } from '#messaging';
 import { WebhookDeliveryService, WebhookFanout } from '#webhooks';
 import type { JobHandlers, QueueName } from '#queue';
 
@@ -20,7 +20,6 @@ export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandl
   const statuses = app.get(StatusService);
   const fallback = app.get(FallbackService);
   const webhookFanout = app.get(WebhookFanout);
-  const live = app.get(LivePublisher);
   const webhooks = app.get(WebhookDeliveryService);
   const billing = app.get(BillingJobs);
   return {
@@ -28,12 +27,8 @@ export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandl
     'message.fallback_check': (payload) => fallback.check(payload),
     'inbound.process': async (payload) => void (await inbound.process(payload.workspaceId, payload.eventId)),
     'status.apply': async (payload) => void (await statuses.apply(payload.workspaceId, payload.eventId)),
-    // Webhook deliveries first (idempotent per endpoint and event), the live publish last: a retry after
-    // a failed fan-out never shows an agent the same event twice.
-    'event.dispatch': async ({ event }) => {
-      await webhookFanout.fanOut(event);
-      await live.publish(event);
-    },
+    // Written only for events an endpoint subscribes to; the live stream got the event at commit.
+    'event.dispatch': ({ event }) => webhookFanout.fanOut(event),
     'webhook.deliver': (payload) => webhooks.deliver(payload.workspaceId, payload.deliveryId),
     'billing.event': (payload) => billing.event(payload.workspaceId, payload.eventId),
     'billing.usage': (payload) => billing.usage(payload.workspaceId, payload.messageId),

@@ -13,16 +13,20 @@ import {
   inboxEventData,
   messageEventData,
 } from './event-data.js';
+import { LivePublisher } from './live-publisher.js';
 
 type MessageEvent = 'message.created' | 'message.updated';
 type ConversationEvent = 'conversation.created' | 'conversation.updated';
 type ContactEvent = 'contact.created' | 'contact.updated';
 
 /**
- * Writes the events of the catalogue (#domain EVENT_TYPES). An event is an `event.dispatch` outbox
- * job written in the caller's transaction: it exists exactly when the change it describes commits,
- * and the worker fans it out (webhooks, live stream) after commit. The envelope, id included, is
- * built here once, so every retry and every subscriber sees the same id.
+ * Writes the events of the catalogue (#domain EVENT_TYPES), in the caller's transaction, so an event
+ * exists exactly when the change it describes commits. Two subscribers:
+ * - webhooks: an `event.dispatch` outbox job, written only when an enabled endpoint of the workspace
+ *   subscribes to the type (checked in the insert itself), fanned out by the worker after commit;
+ * - the live stream: published to the workspace's agents once the transaction has committed, by the
+ *   process that made the change (best effort: a dashboard that reconnects reloads what it shows).
+ * The envelope, id included, is built here once, so every retry and every subscriber sees the same id.
  * Each call site is one line: pass the row in hand, or its id to have it read inside the transaction.
  */
 @Injectable()
@@ -33,11 +37,20 @@ export class EventWriter {
     private readonly conversations: ConversationsRepository,
     private readonly contacts: ContactsRepository,
     private readonly identities: IdentitiesRepository,
+    private readonly live: LivePublisher,
   ) {}
 
   async emit<T extends EventType>(tx: TenantTx, type: T, data: EventDataByType[T]): Promise<EventEnvelope<EventDataByType[T]>> {
     const event: EventEnvelope<EventDataByType[T]> = { id: uuidv7(), type, createdAt: new Date().toISOString(), workspaceId: tx.workspaceId, data };
-    await this.outbox.write(tx, 'event.dispatch', { workspaceId: tx.workspaceId, event: event as unknown as EventEnvelope });
+    const job = this.outbox.prepare('event.dispatch', { workspaceId: tx.workspaceId, event: event as unknown as EventEnvelope });
+    const written: unknown[] = await tx.manager.query(
+      `INSERT INTO outbox (id, workspace_id, job_name, payload)
+       SELECT $1, $2, $3, $4::jsonb WHERE ferry_event_subscribed($2, $5)
+       RETURNING id`,
+      [job.id, tx.workspaceId, job.jobName, job.payload, type],
+    );
+    if (written.length > 0) this.outbox.publishAfterCommit(tx, job);
+    tx.afterCommit(() => this.live.publish(event as unknown as EventEnvelope));
     return event;
   }
 

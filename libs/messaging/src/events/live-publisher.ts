@@ -7,12 +7,13 @@ import { REDIS } from '#queue';
 import { liveChannelKey, workspaceRoom } from './live-channel.js';
 
 /**
- * The worker's end of the live stream: publishes a committed event, through Redis, to the socket.io
- * rooms of its workspace on every API instance (their Redis adapter relays it to their sockets).
- * The event's type is the socket.io event name, the envelope its payload.
+ * The producers' end of the live stream (EventWriter, after commit, in the API or the worker):
+ * publishes a committed event, through Redis, to the socket.io rooms of its workspace on every API
+ * instance (their Redis adapter relays it to their sockets). The event's type is the socket.io event
+ * name, the envelope its payload.
  *
  * The emitter publishes without waiting (and would leave a failed publish as an unhandled rejection):
- * here each publish is collected and awaited, so a Redis failure fails the job, which is retried.
+ * here each publish is collected and awaited, so the caller sees a Redis failure.
  */
 @Injectable()
 export class LivePublisher {

@@ -13,6 +13,7 @@ import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import { InboundService } from '../conversations/inbound.service.js';
 import { EventWriter } from '../events/event-writer.js';
+import { LivePublisher } from '../events/live-publisher.js';
 import type { AdapterLookup } from '../delivery/channel-adapters.js';
 import { CredentialCipher } from '../inboxes/credential-cipher.js';
 import { InboxesRepository } from '../inboxes/inboxes.repository.js';
@@ -107,7 +108,8 @@ describe('provider hooks pipeline', () => {
     const identities = new IdentitiesRepository();
     const events = new InboundEventsRepository();
     const outbox = new Outbox(queues, dataSource);
-    const writer = new EventWriter(outbox, new MessagesRepository(), new ConversationsRepository(), new ContactsRepository(), identities);
+    const live = new LivePublisher(redis, config);
+    const writer = new EventWriter(outbox, new MessagesRepository(), new ConversationsRepository(), new ContactsRepository(), identities, live);
     inboxes = new InboxesService(db, inboxesRepository, new CredentialCipher(config.auth.appSecret), config, writer);
     const routes = new InboxRoutes(dataSource);
     hooks = new HookService(db, routes, inboxes, events, new Outbox(queues, dataSource), (() => fakeAdapter) as unknown as AdapterLookup);

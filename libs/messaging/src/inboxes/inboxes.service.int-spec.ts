@@ -11,6 +11,7 @@ import { ContactsRepository } from '../contacts/contacts.repository.js';
 import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { ConversationsRepository } from '../conversations/conversations.repository.js';
 import { EventWriter } from '../events/event-writer.js';
+import type { LivePublisher } from '../events/live-publisher.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { CredentialCipher } from './credential-cipher.js';
 import { InboxesRepository } from './inboxes.repository.js';
@@ -32,9 +33,10 @@ describe('InboxesService credentials at rest', () => {
     tenant = await seedTenant(config, 'Credentials');
     dataSource = await createAppDataSource(config).initialize();
     db = new TenantDb(dataSource);
-    // No Redis here: the events' outbox jobs stay unpublished, which these tests do not look at.
+    // No Redis here: events are neither queued nor published live, which these tests do not look at.
     const outbox = new Outbox({ add: async () => undefined } as unknown as Queues, dataSource);
-    const events = new EventWriter(outbox, new MessagesRepository(), new ConversationsRepository(), new ContactsRepository(), new IdentitiesRepository());
+    const live = { publish: async () => undefined } as unknown as LivePublisher;
+    const events = new EventWriter(outbox, new MessagesRepository(), new ConversationsRepository(), new ContactsRepository(), new IdentitiesRepository(), live);
     service = new InboxesService(db, new InboxesRepository(), new CredentialCipher(config.auth.appSecret), config, events);
     owner = new pg.Client({ connectionString: config.database.url });
     await owner.connect();
