@@ -25,15 +25,17 @@ import { clearRedisKeys, cpuSeconds, serverCpuSeconds } from './measure.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS = `${ROOT}bench/results`;
-const DATABASE = 'ferry_bench_delivery';
-const REDIS_PREFIX = 'ferry-bench-delivery';
+/** `--tag <name>`: a database and Redis prefix of its own, so two runs on one machine never meet. */
+const TAG = argValue('--tag');
+const DATABASE = TAG ? `ferry_bench_${TAG}_delivery` : 'ferry_bench_delivery';
+const REDIS_PREFIX = TAG ? `ferry-bench-${TAG}-delivery` : 'ferry-bench-delivery';
 const SENDERS = 500;
 const BURST = 5000;
 const LIGHT: Pace = { kind: 'rate', perSecond: 20, count: 100 };
 const CLIENTS = 32;
 const WAIT_MS = 120_000;
-/** `--inbound` measures the inbound flow only (while working on it); both by default. */
-const FLOWS = new Set(process.argv.includes('--inbound') ? ['inbound'] : ['inbound', 'outbound']);
+/** `--inbound` or `--outbound` measures one flow only (while working on it); both by default. */
+const FLOWS = new Set(['inbound', 'outbound'].filter((flow) => !process.argv.includes(flow === 'inbound' ? '--outbound' : '--inbound')));
 
 const log = (line: string): void => void process.stderr.write(`[bench:delivery] ${line}\n`);
 
@@ -112,9 +114,11 @@ async function main(): Promise<void> {
     log(`inbound: ${SENDERS} new customers write once (warm-up, not measured)`);
     await inbound('warm-up', { kind: 'clients', clients: 16, count: SENDERS }, (i) => senders[i]!);
     rows.pop();
-    log('inbound: light load, then a burst');
-    await inbound(`light (${LIGHT.kind === 'rate' ? LIGHT.perSecond : 0}/s)`, LIGHT, () => pick(senders), 'p50, p99');
-    await inbound(`burst (${CLIENTS} clients)`, { kind: 'clients', clients: CLIENTS, count: BURST }, (i) => senders[i % SENDERS]!, '>= 1,500 msg/s');
+    if (FLOWS.has('inbound')) {
+      log('inbound: light load, then a burst');
+      await inbound(`light (${LIGHT.kind === 'rate' ? LIGHT.perSecond : 0}/s)`, LIGHT, () => pick(senders), 'p50, p99');
+      await inbound(`burst (${CLIENTS} clients)`, { kind: 'clients', clients: CLIENTS, count: BURST }, (i) => senders[i % SENDERS]!, '>= 1,500 msg/s');
+    }
 
     // The hooks went straight to Ferry: tell the simulated WhatsApp that these customers wrote (24 h window).
     for (const user of senders) {
@@ -167,6 +171,13 @@ function finish(rows: Row[], bullmq: BaselineResult, postgres: BaselineResult, c
     `${JSON.stringify({ at: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version }, rows, baselines: { bullmq, postgres } }, null, 2)}\n`,
   );
   log('wrote bench/results/delivery.json (logs: bench/results/delivery-*.log)');
+}
+
+function argValue(flag: string): string | undefined {
+  const at = process.argv.indexOf(flag);
+  const value = at >= 0 ? process.argv[at + 1] : undefined;
+  if (at >= 0 && !/^[a-z0-9]+$/.test(value ?? '')) throw new Error(`${flag} takes a name of lowercase letters and digits`);
+  return value;
 }
 
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
