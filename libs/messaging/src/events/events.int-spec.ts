@@ -75,7 +75,15 @@ describe('events: written in the transaction of the change they describe', () =>
     owner = new pg.Client({ connectionString: config.database.url });
     await owner.connect();
     workspaceId = (await seedTenant(config, 'Events')).workspaceId;
+    // Events are queued for fan-out only when an enabled endpoint wants them: this one wants them all.
+    await addEndpoint(workspaceId, [...EVENT_TYPES]);
   });
+  async function addEndpoint(workspace: string, events: string[], disabled = false): Promise<void> {
+    await owner.query(
+      `INSERT INTO webhook_endpoints (id, workspace_id, url, events, secret_sealed, disabled_at) VALUES ($1, $2, 'https://example.test/hook', $3, 'sealed', $4)`,
+      [uuidv7(), workspace, events, disabled ? new Date() : null],
+    );
+  }
   afterAll(async () => {
     await owner?.end();
     await app?.close();
@@ -112,6 +120,23 @@ describe('events: written in the transaction of the change they describe', () =>
     const committed = await owner.query(`SELECT 1 FROM outbox WHERE payload->'event'->>'id' = $1`, [eventId]);
     expect(committed.rowCount).toBe(1);
     await newEvents();
+  });
+
+  it('is queued for fan-out only when an enabled endpoint of the workspace subscribes to its type', async () => {
+    const other = (await seedTenant(config, 'Events without endpoints')).workspaceId;
+    const contacts = app.get(ContactsService);
+    const queued = async (contactId: string) =>
+      (await owner.query(`SELECT payload->'event'->>'type' AS type FROM outbox WHERE payload->'event'->'data'->>'id' = $1 ORDER BY id`, [contactId])).rows;
+    const first = await contacts.create(other, { name: 'Nobody listens' });
+    expect(await queued(first.contact.id)).toEqual([]);
+    await addEndpoint(other, ['contact.created'], true);
+    await addEndpoint(other, ['contact.updated']);
+    const second = await contacts.create(other, { name: 'Disabled one listens' });
+    expect(await queued(second.contact.id)).toEqual([]);
+    await contacts.update(other, second.contact.id, { name: 'Renamed' });
+    expect(await queued(second.contact.id)).toEqual([{ type: 'contact.updated' }]);
+    // Another workspace's endpoints never make this workspace's events queued, nor the reverse.
+    expect((await owner.query(`SELECT 1 FROM outbox WHERE workspace_id = $1 AND job_name = 'event.dispatch'`, [other])).rowCount).toBe(1);
   });
 
   it('is gone with a change that rolls back', async () => {
