@@ -193,7 +193,7 @@ function costMeter(owner: pg.Client, children: Running[]): { start(): Promise<{ 
     const { rows } = await owner.query<{ n: number }>(`SELECT xact_commit::float8 AS n FROM pg_stat_database WHERE datname = current_database()`);
     return rows[0]?.n ?? 0;
   };
-  const cpu = (): Record<string, number> => ({ ...cpuSeconds(children), ...serverCpuSeconds() });
+  const cpu = (): Record<string, number> => ({ ...cpuSeconds(children), ...serverCpuSeconds(DATABASE) });
   return {
     async start() {
       const commits0 = await commits();

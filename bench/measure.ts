@@ -24,10 +24,11 @@ export function cpuSeconds(children: Running[]): Record<string, number> {
 }
 
 /**
- * CPU seconds of the machine's PostgreSQL and Redis servers (/proc; Linux only): every live process
- * of that name, plus what PostgreSQL's postmaster collected from backends that have exited.
+ * CPU seconds of the PostgreSQL backends serving `database` (their process title names it; backends
+ * that exit take their time with them, the pools here outlive a phase) and of the Redis server
+ * (/proc; Linux only). Other databases' work on the machine is left out; Redis's is not.
  */
-export function serverCpuSeconds(): { postgres: number; redis: number } {
+export function serverCpuSeconds(database: string): { postgres: number; redis: number } {
   const totals = { postgres: 0, redis: 0 };
   let entries: string[];
   try {
@@ -45,19 +46,15 @@ export function serverCpuSeconds(): { postgres: number; redis: number } {
     const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const own = (Number(fields[11]) + Number(fields[12])) / 100;
-    if (comm === 'postgres') {
-      const postmaster = fields[1] === '1' || !entries.includes(fields[1]!) || !readComm(fields[1]!).startsWith('postgres');
-      totals.postgres += own + (postmaster ? (Number(fields[13]) + Number(fields[14])) / 100 : 0);
-    } else if (comm.startsWith('redis-server')) {
-      totals.redis += own;
-    }
+    if (comm === 'postgres' && readCmdline(pid).split(' ').includes(database)) totals.postgres += own;
+    else if (comm.startsWith('redis-server')) totals.redis += own;
   }
   return totals;
 }
 
-function readComm(pid: string): string {
+function readCmdline(pid: string): string {
   try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
   } catch {
     return '';
   }

@@ -99,7 +99,7 @@ describe('provider hooks', () => {
 
   const eventsOf = async (inboxId: string) =>
     (await owner.query('SELECT id, provider_event_id, kind FROM inbound_events WHERE inbox_id = $1 ORDER BY received_at', [inboxId])).rows;
-  const jobsOf = async (eventId: string) => (await owner.query(`SELECT job_name FROM outbox WHERE payload->>'eventId' = $1`, [eventId])).rows;
+  const jobsOf = async (eventId: string) => (await owner.query(`SELECT o.job_name FROM inbound_events e JOIN outbox o ON o.id = e.job_id WHERE e.id = $1`, [eventId])).rows;
   const signWhatsapp = (body: string) => `sha256=${createHmac('sha256', whatsapp.appSecret).update(body).digest('hex')}`;
   const postWhatsapp = (body: string, signature = signWhatsapp(body), inboxId = whatsappInbox) =>
     api.request('POST', `/hooks/whatsapp/${inboxId}`, { rawBody: body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature } });

@@ -25,7 +25,7 @@ export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandl
   return {
     'message.send': (payload, job) => delivery.send(payload.workspaceId, payload.messageId, job),
     'message.fallback_check': (payload) => fallback.check(payload),
-    'inbound.process': async (payload) => void (await inbound.process(payload.workspaceId, payload.eventId)),
+    'inbound.process': async (payload) => void (await inbound.processMany(payload.workspaceId, payload.eventIds)),
     'status.apply': async (payload) => void (await statuses.apply(payload.workspaceId, payload.eventId)),
     // Written only for events an endpoint subscribes to; the live stream got the event at commit.
     'event.dispatch': ({ event }) => webhookFanout.fanOut(event),

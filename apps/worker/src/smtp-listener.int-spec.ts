@@ -51,8 +51,8 @@ describe('SMTP listener', () => {
     expect((info.accepted as string[]).map((a) => a.toLowerCase())).toEqual([address]);
     const rows = await eventsOf(messageId);
     expect(rows).toEqual([{ id: expect.any(String), inbox_id: inboxId, kind: 'message', body: 'When does it leave?' }]);
-    const jobs = (await owner.query(`SELECT job_name FROM outbox WHERE payload->>'eventId' = $1`, [rows[0].id])).rows;
-    expect(jobs).toEqual([{ job_name: 'inbound.process' }]);
+    const jobs = (await owner.query(`SELECT o.job_name, o.payload->'eventIds' AS events FROM inbound_events e JOIN outbox o ON o.id = e.job_id WHERE e.id = $1`, [rows[0].id])).rows;
+    expect(jobs).toEqual([{ job_name: 'inbound.process', events: [rows[0].id] }]);
     // The same mail again (a sender retrying after a lost answer) is stored once.
     await send({ from: 'ana@customer.example', to: address, subject: 'Ferry times', text: 'When does it leave?', messageId });
     expect(await eventsOf(messageId)).toHaveLength(1);

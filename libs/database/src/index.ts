@@ -4,3 +4,4 @@ export * from './tenant-db.js';
 export * from './database.module.js';
 export * from './entity-list.js';
 export * from './secret-cipher.js';
+export * from './group-commit.js';

@@ -18,8 +18,8 @@ export interface JobPayloads {
    * current hop with no delivered receipt, the message goes on to the next identity of its route.
    */
   'message.fallback_check': { workspaceId: string; messageId: string; attemptId: string; dueAt: string };
-  /** Turn a stored inbound event (a customer's message, a follow or unfollow) into contact, conversation and message. */
-  'inbound.process': { workspaceId: string; eventId: string };
+  /** Turn stored inbound events (customers' messages, follows and unfollows; one or more) into contacts, conversations and messages. */
+  'inbound.process': { workspaceId: string; eventIds: string[] };
   /** Apply a stored delivery receipt to its message (status only moves forward). */
   'status.apply': { workspaceId: string; eventId: string };
   /** Fan one committed event out to integrator webhooks and to the live (socket.io) stream. */

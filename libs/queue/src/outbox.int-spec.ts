@@ -65,7 +65,7 @@ describe('Outbox.recoverStalled: jobs lost after publishing', () => {
     expect(await outbox.recoverStalled(600_000)).toBe(0);
   });
 
-  it('revives the job of a provider event still unprocessed, and leaves processed and given-up events alone', async () => {
+  it('revives the job of provider events still unprocessed (once for a batch), and leaves processed and given-up events alone', async () => {
     const tenant = await seedTenant(await testConfig(), 'Events');
     const inbox = uuidv7();
     await owner.query(`INSERT INTO inboxes (id, workspace_id, name, channel) VALUES ($1, $2, 'wa', 'whatsapp')`, [inbox, tenant.workspaceId]);
@@ -74,9 +74,9 @@ describe('Outbox.recoverStalled: jobs lost after publishing', () => {
       const eventId = uuidv7();
       outboxIds[name] = uuidv7();
       await owner.query(
-        `INSERT INTO inbound_events (id, workspace_id, inbox_id, provider_event_id, kind, event, processed_at, error)
-         VALUES ($1, $2, $3, $4, 'status', '{}', CASE WHEN $5 THEN now() END, $6)`,
-        [eventId, tenant.workspaceId, inbox, name, processed, error],
+        `INSERT INTO inbound_events (id, workspace_id, inbox_id, provider_event_id, kind, event, processed_at, error, job_id)
+         VALUES ($1, $2, $3, $4, 'status', '{}', CASE WHEN $5 THEN now() END, $6, $7)`,
+        [eventId, tenant.workspaceId, inbox, name, processed, error, outboxIds[name]],
       );
       await owner.query(
         `INSERT INTO outbox (id, workspace_id, job_name, payload, created_at, published_at)
@@ -84,7 +84,24 @@ describe('Outbox.recoverStalled: jobs lost after publishing', () => {
         [outboxIds[name], tenant.workspaceId, { workspaceId: tenant.workspaceId, eventId }],
       );
     }
-    expect(await outbox.recoverStalled(600_000)).toBe(1);
+    // A batch job naming three messages, two of them still unprocessed: revived once.
+    const batchJob = uuidv7();
+    const batch = [uuidv7(), uuidv7(), uuidv7()];
+    for (const [i, eventId] of batch.entries()) {
+      await owner.query(
+        `INSERT INTO inbound_events (id, workspace_id, inbox_id, provider_event_id, kind, event, processed_at, job_id)
+         VALUES ($1, $2, $3, $4, 'message', '{}', CASE WHEN $5 THEN now() END, $6)`,
+        [eventId, tenant.workspaceId, inbox, `batch-${i}`, i === 0, batchJob],
+      );
+    }
+    await owner.query(
+      `INSERT INTO outbox (id, workspace_id, job_name, payload, created_at, published_at)
+       VALUES ($1, $2, 'inbound.process', $3, now() - interval '1 hour', now() - interval '1 hour')`,
+      [batchJob, tenant.workspaceId, { workspaceId: tenant.workspaceId, eventIds: batch }],
+    );
+    expect(await outbox.recoverStalled(600_000)).toBe(2);
+    expect((await queues.get('inbound').getJob(batchJob))?.data).toEqual({ workspaceId: tenant.workspaceId, eventIds: batch });
+    await queues.get('inbound').obliterate({ force: true });
     expect((await queues.get('status').getJob(outboxIds['pending']!))?.name).toBe('status.apply');
     expect(await queues.get('status').getJob(outboxIds['processed']!)).toBeUndefined();
     expect(await queues.get('status').getJob(outboxIds['given-up']!)).toBeUndefined();

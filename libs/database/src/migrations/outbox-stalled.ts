@@ -19,6 +19,15 @@ export const STALLED_EVENTS = `SELECT o.id, o.workspace_id, o.job_name, o.payloa
      AND o.published_at IS NOT NULL AND o.created_at < now() - older_than
    ORDER BY o.created_at LIMIT max_rows`;
 
+// Since inbound batches: each stored event names the job that processes it (job_id), several events
+// sharing one inbound.process job.
+export const STALLED_EVENT_JOBS = `SELECT DISTINCT ON (o.created_at, o.id) o.id, o.workspace_id, o.job_name, o.payload
+   FROM inbound_events e
+   JOIN outbox o ON o.id = e.job_id AND o.workspace_id = e.workspace_id
+   WHERE e.processed_at IS NULL AND e.error IS NULL
+     AND o.published_at IS NOT NULL AND o.created_at < now() - older_than
+   ORDER BY o.created_at, o.id LIMIT max_rows`;
+
 // A check is pending while its attempt is still the message's current hop, sent, not delivered.
 // Driven from the checks' own partial index: the relay runs this often, over all workspaces.
 export const STALLED_FALLBACK_CHECKS = `SELECT o.id, o.workspace_id, o.job_name, o.payload

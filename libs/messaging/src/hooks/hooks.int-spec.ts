@@ -138,13 +138,19 @@ describe('provider hooks pipeline', () => {
   const whatsapp = (): string => inboxOf.whatsapp!;
   const eventRows = async (providerEventId: string) =>
     (await owner.query(`SELECT id, kind, raw, processed_at, error, event FROM inbound_events WHERE provider_event_id = $1`, [providerEventId])).rows;
+  /** The job (outbox row) that processes the event: its own, or its batch's. */
   const jobsOf = async (eventId: string) =>
-    (await owner.query(`SELECT job_name, payload FROM outbox WHERE payload->>'eventId' = $1`, [eventId])).rows as Array<{ job_name: string; payload: unknown }>;
+    (await owner.query(`SELECT o.id, o.job_name, o.payload FROM inbound_events e JOIN outbox o ON o.id = e.job_id WHERE e.id = $1`, [eventId])).rows as Array<{
+      id: string;
+      job_name: string;
+      payload: unknown;
+    }>;
   /** Stores the events through the hook and answers their inbound_events ids, in order. */
   const store = async (events: HookEvent[], channel: Channel = 'whatsapp'): Promise<string[]> => {
     await hooks.receive(channel, inboxOf[channel]!, post(events));
     return Promise.all(events.map(async (event) => (await eventRows(event.providerEventId))[0].id as string));
   };
+  const count = async (table: 'outbox' | 'inbound_events'): Promise<number> => (await owner.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
   const messagesWithExternalId = async (externalId: string) =>
     (await owner.query(`SELECT id, conversation_id, body, status, email_message_id, attachments FROM messages WHERE external_id = $1`, [externalId])).rows;
 
@@ -158,7 +164,57 @@ describe('provider hooks pipeline', () => {
       expect(rows[0]).toMatchObject({ kind: 'message', processed_at: null, error: null });
       expect(rows[0].event).toMatchObject({ body: 'Is the boat on time?', occurredAt: event.occurredAt.toISOString() });
       expect(rows[0].raw).toContain('Is the boat on time?');
-      expect(await jobsOf(rows[0].id)).toEqual([{ job_name: 'inbound.process', payload: { workspaceId: tenant.workspaceId, eventId: rows[0].id } }]);
+      expect(await jobsOf(rows[0].id)).toEqual([{ id: expect.any(String), job_name: 'inbound.process', payload: { workspaceId: tenant.workspaceId, eventIds: [rows[0].id] } }]);
+    });
+
+    it('stores the events of concurrent calls together: one transaction, one inbound.process job naming them all', async () => {
+      const events = Array.from({ length: 12 }, (_, i) => messageEvent({ sender: { externalId: `1415555${String(2000 + i)}` }, body: `Together ${i}` }));
+      const before = await count('outbox');
+      await Promise.all(events.map((event) => hooks.receive('whatsapp', whatsapp(), post([event]))));
+      const ids = (await Promise.all(events.map(async (event) => (await eventRows(event.providerEventId))[0].id as string))).sort();
+      const jobs = new Map<string, string[]>();
+      for (const id of ids) {
+        const [job] = await jobsOf(id);
+        expect(job!.job_name).toBe('inbound.process');
+        jobs.set(job!.id, (job!.payload as { eventIds: string[] }).eventIds);
+      }
+      // Calls arriving while a batch commits go in the next one: fewer jobs than calls, each naming exactly its events.
+      expect(jobs.size).toBeLessThan(events.length);
+      expect([...jobs.values()].flat().sort()).toEqual(ids);
+      expect(await count('outbox')).toBe(before + jobs.size);
+      expect(await inboundEvents.processMany(tenant.workspaceId, ids)).toEqual(ids.map(() => 'processed'));
+      for (const event of events) expect(await messagesWithExternalId(event.providerMessageId)).toHaveLength(1);
+    });
+
+    it('stores an event given twice in one batch once', async () => {
+      const event = messageEvent();
+      expect(await hooks.store(tenant.workspaceId, whatsapp(), [event, event], Buffer.from('{}'), new Date())).toEqual({ stored: 1, duplicates: 1 });
+      expect(await eventRows(event.providerEventId)).toHaveLength(1);
+    });
+
+    it('one call failing to store fails alone: the others of its batch are stored', async () => {
+      const good = [messageEvent(), messageEvent()];
+      // A NUL character cannot be stored in PostgreSQL text: this call's insert fails, and the batch's with it.
+      const bad = messageEvent({ providerEventId: `wamid.bad\u0000${uuidv7()}` });
+      const outcomes = await Promise.allSettled([good[0]!, bad, good[1]!].map((event) => hooks.store(tenant.workspaceId, whatsapp(), [event], Buffer.from('{}'), new Date())));
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      for (const event of good) expect(await eventRows(event.providerEventId)).toHaveLength(1);
+    });
+
+    it('verifies with fresh credentials when the kept ones fail: a rotated secret works at once', async () => {
+      // An adapter that holds the signature to the inbox's app secret.
+      const bySecret = { ...fakeAdapter, verify: (request: HookRequest, inboxConfig: unknown) =>
+        request.headers['x-test-signature'] === (inboxConfig as { appSecret: string }).appSecret ? { kind: 'verified' } : { kind: 'rejected', code: 'hook.invalid_signature', reason: 'bad signature' } } as ChannelAdapter<unknown>;
+      const strict = new HookService(db, new InboxRoutes(dataSource), inboxes, new InboundEventsRepository(), new Outbox(queues, dataSource), (() => bySecret) as unknown as AdapterLookup);
+      const inbox = await inboxes.create(tenant.workspaceId, { name: 'rotating', channel: 'whatsapp', config: { ...exampleChannelConfig('whatsapp'), appSecret: 'first-secret' } });
+      const first = messageEvent();
+      await strict.receive('whatsapp', inbox.id, post([first], 'first-secret'));
+      await inboxes.update(tenant.workspaceId, inbox.id, { config: { appSecret: 'second-secret' } });
+      const second = messageEvent();
+      await strict.receive('whatsapp', inbox.id, post([second], 'second-secret'));
+      await expect(strict.receive('whatsapp', inbox.id, post([messageEvent()], 'forged'))).rejects.toMatchObject({ code: 'hook.invalid_signature' });
+      expect(await eventRows(first.providerEventId)).toHaveLength(1);
+      expect(await eventRows(second.providerEventId)).toHaveLength(1);
     });
 
     it('treats a redelivered event as a no-op with the same answer', async () => {
@@ -169,6 +225,7 @@ describe('provider hooks pipeline', () => {
       const rows = await eventRows(event.providerEventId);
       expect(rows).toHaveLength(1);
       expect(await jobsOf(rows[0].id)).toHaveLength(1);
+      expect((await jobsOf(rows[0].id))[0]!.payload).toEqual({ workspaceId: tenant.workspaceId, eventIds: [rows[0].id] });
     });
 
     it('queues receipts on status.apply and messages on inbound.process, one job per new event of a batch', async () => {
@@ -361,6 +418,37 @@ describe('provider hooks pipeline', () => {
       expect(await messagesWithExternalId(event.providerMessageId)).toHaveLength(0);
     });
 
+    it('processes a batch in one go; a bad event in it fails alone, the others are processed', async () => {
+      const done = messageEvent({ sender: { externalId: '14155550301' }, body: 'done before' });
+      const [doneId] = await store([done]);
+      expect(await inboundEvents.process(tenant.workspaceId, doneId!)).toBe('processed');
+      const events = [
+        messageEvent({ sender: { externalId: '14155550302' }, body: 'one' }),
+        messageEvent({ sender: { externalId: '14155550301' }, body: 'two' }),
+        messageEvent({ sender: { externalId: '14155550302' }, body: 'three' }),
+      ];
+      const ids = await store(events);
+      const bad = messageEvent();
+      const [badId] = await store([bad]);
+      await owner.query(`UPDATE inbound_events SET event = event - 'sender' WHERE id = $1`, [badId]);
+      const missing = uuidv7();
+      expect(await inboundEvents.processMany(tenant.workspaceId, [doneId!, ...ids, badId!, missing])).toEqual([
+        'already_processed', 'processed', 'processed', 'processed', 'failed', 'missing',
+      ]);
+      for (const event of events) expect(await messagesWithExternalId(event.providerMessageId)).toHaveLength(1);
+      expect((await eventRows(bad.providerEventId))[0]).toMatchObject({ processed_at: null, error: expect.stringMatching(/sender must be an object/) });
+      // Each customer's messages in arrival order, one conversation each.
+      const thread = (await owner.query(
+        `SELECT m.body FROM messages m JOIN contact_identities ci ON ci.id = m.identity_id WHERE ci.external_id = '14155550302' ORDER BY m.id`,
+      )).rows.map((row) => row.body);
+      expect(thread).toEqual(['one', 'three']);
+      // A clean batch commits together, and running it again changes nothing.
+      const more = [messageEvent({ sender: { externalId: '14155550303' } }), messageEvent({ sender: { externalId: '14155550304' } })];
+      const moreIds = await store(more);
+      expect(await inboundEvents.processMany(tenant.workspaceId, moreIds)).toEqual(['processed', 'processed']);
+      expect(await inboundEvents.processMany(tenant.workspaceId, moreIds)).toEqual(['already_processed', 'already_processed']);
+    });
+
     it('answers missing for an event of another workspace', async () => {
       const [eventId] = await store([messageEvent()]);
       const other = await seedTenant(config, 'Elsewhere');
@@ -495,6 +583,7 @@ describe('provider hooks pipeline', () => {
       expect(rows).toHaveLength(1);
       expect(rows[0].event).toMatchObject({ kind: 'message', body: 'Hello there', sender: { email: 'ana@sender.example' } });
       expect(await jobsOf(rows[0].id)).toHaveLength(1);
+      expect((await jobsOf(rows[0].id))[0]!.payload).toEqual({ workspaceId: tenant.workspaceId, eventIds: [rows[0].id] });
     });
   });
 });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { ContactEvent, InboundMessageEvent } from '#channels';
+import type { ContactEvent, HookEvent, InboundMessageEvent } from '#channels';
 import { type Channel, DomainError, isUuid } from '#domain';
-import { TenantDb, type TenantTx } from '#database';
+import { type InboundEventEntity, type InboxEntity, TenantDb, type TenantTx } from '#database';
 import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { type InboundMessage, InboundService } from '../conversations/inbound.service.js';
 import { uniqueViolation } from '../conversations/unique-violation.js';
@@ -21,9 +21,10 @@ export type InboundOutcome = 'processed' | 'already_processed' | 'missing' | 'fa
 const PERMANENT_KINDS: ReadonlySet<DomainError['kind']> = new Set(['invalid', 'not_found', 'conflict', 'unprocessable', 'forbidden']);
 
 /**
- * The `inbound.process` job: a stored provider event becomes contact, conversation and message
+ * The `inbound.process` job: stored provider events become contact, conversation and message
  * (through InboundService, the one inbound path of every channel), or a follow/unfollow on the
- * customer's identity. Idempotent: the event row is locked, and marked processed with the writes.
+ * customer's identity. Idempotent: each event row is locked, and marked processed with the writes.
+ * A job names the events its hook stored together; they are processed in one transaction.
  */
 @Injectable()
 export class InboundEventsService {
@@ -33,6 +34,27 @@ export class InboundEventsService {
     private readonly identities: IdentitiesRepository,
     private readonly inbound: InboundService,
   ) {}
+
+  /**
+   * Several events in one transaction, each customer's in the order they arrived. When that
+   * transaction fails (an event that cannot be processed, two first messages of a new customer
+   * racing), each event runs on its own, so one never holds up the others. Throws (the job retries;
+   * events done by then are no-ops next time) only on a failure that may pass.
+   */
+  async processMany(workspaceId: string, eventIds: string[]): Promise<InboundOutcome[]> {
+    const ids = [...new Set(eventIds)].sort();
+    if (ids.length > 1 && ids.every(isUuid)) {
+      try {
+        const outcomes = await this.db.run(workspaceId, (tx) => this.processAllIn(tx, ids));
+        return eventIds.map((id) => outcomes.get(id)!);
+      } catch {
+        // each on its own, below
+      }
+    }
+    const outcomes = new Map<string, InboundOutcome>();
+    for (const id of ids) outcomes.set(id, await this.process(workspaceId, id));
+    return eventIds.map((id) => outcomes.get(id)!);
+  }
 
   /** Throws on a failure that may pass (database, deadlock): the job retries. */
   async process(workspaceId: string, eventId: string): Promise<InboundOutcome> {
@@ -52,15 +74,43 @@ export class InboundEventsService {
   private async processIn(tx: TenantTx, eventId: string): Promise<InboundOutcome> {
     const found = isUuid(eventId) ? await this.events.findForUpdateWithInbox(tx, eventId) : null;
     if (!found) return 'missing';
-    const { event: row, inbox } = found;
-    if (row.processedAt) return 'already_processed';
-    const event = readStoredEvent(row.kind, row.event);
+    if (found.event.processedAt) return 'already_processed';
+    await this.apply(tx, found.event, found.inbox, readStoredEvent(found.event.kind, found.event.event));
+    await this.events.markProcessed(tx, [found.event.id]);
+    return 'processed';
+  }
+
+  /**
+   * All of `ids` (sorted) in `tx`. Rows are written in the order of their customers (inbox, then
+   * sender), each customer's events oldest first: concurrent batches then take the customers' row
+   * locks in the same order and never deadlock on them. Messages keep their events' ids, so threads
+   * read in arrival order whatever order they were written in.
+   */
+  private async processAllIn(tx: TenantTx, ids: string[]): Promise<Map<string, InboundOutcome>> {
+    const outcomes = new Map<string, InboundOutcome>(ids.map((id) => [id, 'missing']));
+    const pending = (await this.events.findManyForUpdateWithInbox(tx, ids)).flatMap(({ event: row, inbox }) => {
+      if (row.processedAt) {
+        outcomes.set(row.id, 'already_processed');
+        return [];
+      }
+      const event = readStoredEvent(row.kind, row.event);
+      const sender = event.kind === 'status' ? '' : event.sender.externalId;
+      return [{ row, inbox, event, order: `${row.inboxId}\u0000${sender}` }];
+    });
+    pending.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : a.row.id < b.row.id ? -1 : 1));
+    for (const { row, inbox, event } of pending) {
+      await this.apply(tx, row, inbox, event);
+      outcomes.set(row.id, 'processed');
+    }
+    await this.events.markProcessed(tx, pending.map(({ row }) => row.id));
+    return outcomes;
+  }
+
+  private async apply(tx: TenantTx, row: InboundEventEntity, inbox: InboxEntity | null, event: HookEvent): Promise<void> {
     if (!inbox) throw DomainError.notFound('inbox');
     if (event.kind === 'message') await this.inbound.receiveOnInboxIn(tx, inbox, inboundMessage(row.id, row.inboxId, inbox.channel, event));
     else if (event.kind === 'contact') await this.applyContactEvent(tx, row.inboxId, inbox.channel, event);
     else throw new MalformedStoredEvent('a delivery receipt is applied by status.apply, not inbound.process');
-    await this.events.markProcessed(tx, row.id);
-    return 'processed';
   }
 
   /** A follow creates (or revives) the identity and its contact; an unfollow marks a known identity. */

@@ -101,7 +101,7 @@ export class StatusService {
         recorded = true;
       }
     }
-    await this.events.markProcessed(tx, row.id);
+    await this.events.markProcessed(tx, [row.id]);
     return moved || recorded ? 'applied' : 'stale';
   }
 
