@@ -35,7 +35,7 @@ export async function startNode<T>(
   name: string,
   script: string,
   args: string[],
-  options: { cwd: string; env: Record<string, string | undefined>; logFile: string; ready: (line: string) => T | undefined },
+  options: { cwd: string; env: Record<string, string | undefined>; logFile: string; ready: (line: string) => T | undefined; nodeArgs?: string[] },
 ): Promise<{ running: Running; value: T }> {
   const { running, lines } = spawnNode(name, script, args, options);
   const value = await new Promise<T>((resolve, reject) => {
@@ -55,15 +55,15 @@ export async function startNode<T>(
   return { running, value };
 }
 
-/** Starts `node <script> ...args`, its stdout and stderr into `logFile`. */
+/** Starts `node [...nodeArgs] <script> ...args`, its stdout and stderr into `logFile`. */
 export function spawnNode(
   name: string,
   script: string,
   args: string[],
-  options: { cwd: string; env: Record<string, string | undefined>; logFile: string },
+  options: { cwd: string; env: Record<string, string | undefined>; logFile: string; nodeArgs?: string[] },
 ): { running: Running; lines: ReturnType<typeof createInterface> } {
   const log = createWriteStream(options.logFile);
-  const child = spawn(process.execPath, [script, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr?.pipe(log, { end: false });
   let exited: string | undefined;
   child.once('exit', (code, signal) => {

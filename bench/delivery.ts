@@ -35,6 +35,8 @@ const LIGHT: Pace = { kind: 'rate', perSecond: 20, count: 100 };
 const CLIENTS = 32;
 const WAIT_MS = 120_000;
 /** `--inbound` or `--outbound` measures one flow only (while working on it); both by default. */
+/** `--profile`: the API and the worker write V8 CPU profiles into bench/results/profiles when they stop. */
+const NODE_ARGS = process.argv.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS}/profiles`] : [];
 const FLOWS = new Set(['inbound', 'outbound'].filter((flow) => !process.argv.includes(flow === 'inbound' ? '--outbound' : '--inbound')));
 
 const log = (line: string): void => void process.stderr.write(`[bench:delivery] ${line}\n`);
@@ -222,13 +224,14 @@ async function startStack(env: Record<string, string>, children: Running[]): Pro
     },
   });
   children.push(sim.running);
-  const api = spawnNode('api', `${ROOT}dist/apps/api/src/main.js`, [], { cwd: ROOT, env: childEnv(env), logFile: `${RESULTS}/delivery-api.log` });
+  const api = spawnNode('api', `${ROOT}dist/apps/api/src/main.js`, [], { cwd: ROOT, env: childEnv(env), logFile: `${RESULTS}/delivery-api.log`, nodeArgs: NODE_ARGS });
   children.push(api.running);
   await waitForHttp(`${env['PUBLIC_URL']}/health/live`, api.running);
   const worker = await startNode('worker', `${ROOT}dist/apps/worker/src/main.js`, [], {
     cwd: ROOT,
     env: childEnv({ ...env, LOG_LEVEL: 'info' }),
     logFile: `${RESULTS}/delivery-worker.log`,
+    nodeArgs: NODE_ARGS,
     ready: (line) => (logLine(line)?.['msg'] === 'worker started' ? true : undefined),
   });
   children.push(worker.running);

@@ -47,6 +47,22 @@ export class IdentitiesRepository {
     return { identity: identity as ContactIdentityEntity, contactLive };
   }
 
+  /** findByExternalIdWithContact for several (inbox, external id) pairs: those that exist, keyed `${inboxId} ${externalId}`. */
+  async findManyByExternalIdWithContact(
+    tx: TenantTx,
+    pairs: Array<{ inboxId: string; externalId: string }>,
+  ): Promise<Map<string, { identity: ContactIdentityEntity; contactLive: boolean }>> {
+    const rows: Array<ContactIdentityEntity & { contactLive: boolean }> = await tx.manager.query(
+      `SELECT ${IDENTITY_COLUMNS},
+         EXISTS (SELECT 1 FROM contacts c WHERE c.workspace_id = ci.workspace_id AND c.id = ci.contact_id AND c.deleted_at IS NULL) AS "contactLive"
+       FROM contact_identities ci
+       JOIN unnest($2::uuid[], $3::text[]) AS p(inbox_id, external_id) ON ci.inbox_id = p.inbox_id AND ci.external_id = p.external_id
+       WHERE ci.workspace_id = $1`,
+      [tx.workspaceId, pairs.map((pair) => pair.inboxId), pairs.map((pair) => pair.externalId)],
+    );
+    return new Map(rows.map(({ contactLive, ...identity }) => [`${identity.inboxId} ${identity.externalId}`, { identity: identity as ContactIdentityEntity, contactLive }]));
+  }
+
   async listByContact(tx: TenantTx, contactId: string): Promise<ContactIdentityEntity[]> {
     return tx.manager.find(ContactIdentityEntity, {
       where: { workspaceId: tx.workspaceId, contactId },

@@ -100,6 +100,15 @@ export class ConversationsRepository {
     return rows[0] ?? null;
   }
 
+  /** The open (not resolved) conversation of each of these contacts that has one: id and status, by contact. */
+  async findOpenByContacts(tx: TenantTx, contactIds: string[]): Promise<Map<string, { id: string; status: ConversationEntity['status'] }>> {
+    const rows: Array<{ id: string; contactId: string; status: ConversationEntity['status'] }> = await tx.manager.query(
+      `SELECT id, contact_id AS "contactId", status FROM conversations WHERE workspace_id = $1 AND contact_id = ANY($2::uuid[]) AND status <> 'resolved'`,
+      [tx.workspaceId, contactIds],
+    );
+    return new Map(rows.map((row) => [row.contactId, { id: row.id, status: row.status }]));
+  }
+
   /**
    * Most recent activity first, ties broken by id, so a keyset page never repeats or skips a row.
    * `after` is the previous page's last (activityKey, id).

@@ -54,6 +54,28 @@ export class EventWriter {
     return event;
   }
 
+  /**
+   * One event of `type` per message, written in one statement (as emit writes one): queued for
+   * fan-out when an endpoint subscribes to the type, published live after commit.
+   */
+  async messageBatch(tx: TenantTx, type: MessageEvent, rows: MessageRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const createdAt = new Date().toISOString();
+    const jobs = rows.map((row) => {
+      const event: EventEnvelope = { id: uuidv7(), type, createdAt, workspaceId: tx.workspaceId, data: messageEventData(row) };
+      return this.outbox.prepare('event.dispatch', { workspaceId: tx.workspaceId, event });
+    });
+    const written: Array<{ id: string }> = await tx.manager.query(
+      `INSERT INTO outbox (id, workspace_id, job_name, payload)
+       SELECT t.id, $1, 'event.dispatch', t.payload FROM unnest($2::uuid[], $3::jsonb[]) AS t(id, payload)
+       WHERE ferry_event_subscribed($1, $4)
+       RETURNING id`,
+      [tx.workspaceId, jobs.map((job) => job.id), jobs.map((job) => job.payload), type],
+    );
+    if (written.length > 0) for (const job of jobs) this.outbox.publishAfterCommit(tx, job);
+    for (const job of jobs) tx.afterCommit(() => this.live.publish(job.data.event));
+  }
+
   async message(tx: TenantTx, type: MessageEvent, message: MessageRow | string): Promise<void> {
     const row = typeof message === 'string' ? await this.messages.findById(tx, message) : message;
     if (row) await this.emit(tx, type, messageEventData(row));

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import type { Redis } from 'ioredis';
@@ -447,6 +447,56 @@ describe('provider hooks pipeline', () => {
       const moreIds = await store(more);
       expect(await inboundEvents.processMany(tenant.workspaceId, moreIds)).toEqual(['processed', 'processed']);
       expect(await inboundEvents.processMany(tenant.workspaceId, moreIds)).toEqual(['already_processed', 'already_processed']);
+    });
+
+    it('writes known customers of a batch together, exactly as one by one; snoozed, redelivered and mixed customers the long way', async () => {
+      const senders = ['14155550401', '14155550402', '14155550403', '14155550404'];
+      for (const sender of senders) {
+        const [id] = await store([messageEvent({ sender: { externalId: sender }, body: 'hello' })]);
+        expect(await inboundEvents.process(tenant.workspaceId, id!)).toBe('processed');
+      }
+      const conversationOf = async (sender: string) =>
+        (await owner.query(
+          `SELECT c.id, c.status, c.last_activity_at, c.last_inbox_id, ci.last_inbound_at FROM conversations c
+           JOIN contact_identities ci ON ci.contact_id = c.contact_id WHERE ci.external_id = $1`,
+          [sender],
+        )).rows[0];
+      // The third customer's conversation is snoozed: their message wakes it up (the long way).
+      await owner.query(`UPDATE conversations SET status = 'snoozed', snoozed_until = now() + interval '1 day' WHERE id = $1`, [(await conversationOf(senders[2]!)).id]);
+      const before = await conversationOf(senders[0]!);
+      const redelivered = messageEvent({ sender: { externalId: senders[3]! } });
+      const [redeliveredId] = await store([redelivered]);
+      expect(await inboundEvents.process(tenant.workspaceId, redeliveredId!)).toBe('processed');
+      // The same provider message again under a new event id: a redelivery the message table recognises.
+      const again = { ...redelivered, providerEventId: `again.${uuidv7()}` };
+      const events = [
+        messageEvent({ sender: { externalId: senders[0]! }, body: 'a1' }),
+        messageEvent({ sender: { externalId: senders[1]! }, body: 'b1' }),
+        messageEvent({ sender: { externalId: senders[0]! }, body: 'a2' }),
+        messageEvent({ sender: { externalId: senders[2]! }, body: 'c1' }),
+        again,
+      ];
+      const ids = await store(events);
+      const outbox = await count('outbox');
+      const together = vi.spyOn(MessagesRepository.prototype, 'insertInboundMany');
+      expect(await inboundEvents.processMany(tenant.workspaceId, ids)).toEqual(ids.map(() => 'processed'));
+      // The first two customers went together; the snoozed one and the redelivery did not.
+      expect(together.mock.calls.map(([, rows]) => rows.map((row) => row.body))).toEqual([['a1', 'a2', 'b1']]);
+      together.mockRestore();
+      const thread = async (sender: string) =>
+        (await owner.query(`SELECT m.id, m.body, m.status, m.direction FROM messages m JOIN contact_identities ci ON ci.id = m.identity_id WHERE ci.external_id = $1 ORDER BY m.id`, [sender])).rows;
+      expect((await thread(senders[0]!)).map((m) => m.body)).toEqual(['hello', 'a1', 'a2']);
+      expect((await thread(senders[0]!))[1]).toMatchObject({ id: ids[0], status: 'received', direction: 'in' });
+      expect((await thread(senders[1]!)).map((m) => m.body)).toEqual(['hello', 'b1']);
+      expect((await thread(senders[2]!)).map((m) => m.body)).toEqual(['hello', 'c1']);
+      expect(await messagesWithExternalId(redelivered.providerMessageId)).toHaveLength(1);
+      const after = await conversationOf(senders[0]!);
+      expect(after.last_activity_at.getTime()).toBeGreaterThan(before.last_activity_at.getTime());
+      expect(after.last_inbound_at.getTime()).toBeGreaterThan(before.last_inbound_at.getTime());
+      expect(after.last_inbox_id).toBe(whatsapp());
+      expect((await conversationOf(senders[2]!)).status).toBe('open');
+      // No endpoint subscribes in this workspace: the message events went live only, no outbox rows.
+      expect(await count('outbox')).toBe(outbox);
     });
 
     it('answers missing for an event of another workspace', async () => {

@@ -98,8 +98,14 @@ export class InboundEventsService {
       return [{ row, inbox, event, order: `${row.inboxId}\u0000${sender}` }];
     });
     pending.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : a.row.id < b.row.id ? -1 : 1));
+    // Known customers' plain messages together; the rest (and customers with other events) one by one.
+    const messages = pending.flatMap(({ row, inbox, event }) =>
+      event.kind === 'message' && inbox ? [{ inbox, input: inboundMessage(row.id, row.inboxId, inbox.channel, event) }] : [],
+    );
+    const others = new Set(pending.flatMap(({ row, event }) => (event.kind === 'contact' ? [`${row.inboxId} ${event.sender.externalId}`] : [])));
+    const written = messages.length > 1 ? await this.inbound.receiveFromKnownCustomersIn(tx, messages, others) : new Set<string>();
     for (const { row, inbox, event } of pending) {
-      await this.apply(tx, row, inbox, event);
+      if (!written.has(row.id)) await this.apply(tx, row, inbox, event);
       outcomes.set(row.id, 'processed');
     }
     await this.events.markProcessed(tx, pending.map(({ row }) => row.id));

@@ -82,6 +82,56 @@ export class MessagesRepository {
     return rows[0] ?? null;
   }
 
+  /**
+   * Which of these (inbox, provider message id) pairs are stored already, as `${inboxId} ${externalId}`.
+   * (`external_id IS NOT NULL` lets the planner use the partial unique index for the join.)
+   */
+  async findExternalIds(tx: TenantTx, pairs: Array<{ inboxId: string; externalId: string }>): Promise<Set<string>> {
+    const rows: Array<{ key: string }> = await tx.manager.query(
+      `SELECT m.inbox_id || ' ' || m.external_id AS key FROM messages m
+       JOIN unnest($2::uuid[], $3::text[]) AS p(inbox_id, external_id) ON m.inbox_id = p.inbox_id AND m.external_id = p.external_id
+       WHERE m.workspace_id = $1 AND m.external_id IS NOT NULL`,
+      [tx.workspaceId, pairs.map((pair) => pair.inboxId), pairs.map((pair) => pair.externalId)],
+    );
+    return new Set(rows.map((row) => row.key));
+  }
+
+  /**
+   * Customers' messages into conversations that exist, in one statement, with what insertWithEffects
+   * does for each (the conversation's activity and last inbox: its newest message's; the identity's
+   * last inbound time). Rows answered in id order.
+   */
+  async insertInboundMany(
+    tx: TenantTx,
+    messages: Array<{ id: string; conversationId: string; identityId: string; inboxId: string; externalId: string; body: string; attachments: MessageAttachment[] }>,
+  ): Promise<MessageRow[]> {
+    return tx.manager.query(
+      `WITH t AS (
+         SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::jsonb[])
+                AS t(id, conversation_id, identity_id, inbox_id, external_id, body, attachments)),
+       m AS (
+         INSERT INTO messages (workspace_id, id, conversation_id, direction, type, body, status, identity_id, inbox_id, external_id, fallback, attachments)
+         SELECT $1, id, conversation_id, 'in', 'text', body, 'received', identity_id, inbox_id, external_id, '{}', attachments FROM t ORDER BY id
+         RETURNING *),
+       c AS (
+         UPDATE conversations c SET last_activity_at = now(), updated_at = now(), last_inbox_id = n.inbox_id
+         FROM (SELECT DISTINCT ON (conversation_id) conversation_id, inbox_id FROM t ORDER BY conversation_id, id DESC) n
+         WHERE c.workspace_id = $1 AND c.id = n.conversation_id),
+       ci AS (UPDATE contact_identities SET last_inbound_at = now() WHERE workspace_id = $1 AND id IN (SELECT identity_id FROM t))
+       ${ROW_OF_M} FROM m LEFT JOIN inboxes i ON i.workspace_id = m.workspace_id AND i.id = m.inbox_id ORDER BY m.id`,
+      [
+        tx.workspaceId,
+        messages.map((m) => m.id),
+        messages.map((m) => m.conversationId),
+        messages.map((m) => m.identityId),
+        messages.map((m) => m.inboxId),
+        messages.map((m) => m.externalId),
+        messages.map((m) => m.body),
+        messages.map((m) => JSON.stringify(m.attachments)),
+      ],
+    );
+  }
+
   /** A page of the thread keyed on id (UUIDv7: creation order), either way round. */
   async listByConversation(
     tx: TenantTx,
