@@ -14,6 +14,8 @@ const ACCEPTED: HookReply = { status: 200, contentType: 'text/plain; charset=utf
 /** How long an inbox's decrypted credentials serve its hook calls before they are read again. */
 const CREDENTIALS_TTL_MS = 5_000;
 const MAX_CACHED_CREDENTIALS = 10_000;
+/** Payloads above this size are not batched with others. */
+const SHARED_BATCH_MAX_BYTES = 64 * 1024;
 
 export interface StoredEvents {
   /** Events this call stored (and queued) for the first time. */
@@ -83,7 +85,10 @@ export class HookService {
    */
   async store(workspaceId: string, inboxId: string, events: HookEvent[], raw: Buffer, receivedAt: Date): Promise<StoredEvents> {
     if (events.length === 0) return { stored: 0, duplicates: 0 };
-    return this.batches.submit(workspaceId, { inboxId, events, raw: rawBodyText(raw), receivedAt });
+    const request = { inboxId, events, raw: rawBodyText(raw), receivedAt };
+    // A large payload (a mail with attachments) is stored on its own: a batch statement stays small.
+    if (raw.length > SHARED_BATCH_MAX_BYTES) return (await this.storeBatch(workspaceId, [request]))[0]!;
+    return this.batches.submit(workspaceId, request);
   }
 
   private async handle(route: InboxRoute, inboxId: string, request: HookRequest, config: InboxCredentials['config']): Promise<HookReply> {
