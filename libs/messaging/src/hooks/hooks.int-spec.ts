@@ -186,6 +186,21 @@ describe('provider hooks pipeline', () => {
       for (const event of events) expect(await messagesWithExternalId(event.providerMessageId)).toHaveLength(1);
     });
 
+    it('stores a large payload on its own, beside a batch of small ones', async () => {
+      const small = [messageEvent(), messageEvent()];
+      const large = messageEvent();
+      const raw = Buffer.from(JSON.stringify({ events: [large], padding: 'x'.repeat(70 * 1024) }));
+      await Promise.all([
+        ...small.map((event) => hooks.store(tenant.workspaceId, whatsapp(), [event], Buffer.from('{}'), new Date())),
+        hooks.store(tenant.workspaceId, whatsapp(), [large], raw, new Date()),
+      ]);
+      const jobOf = async (event: HookEvent) => (await jobsOf((await eventRows(event.providerEventId))[0].id))[0]!;
+      const largeJob = await jobOf(large);
+      expect(largeJob.payload).toEqual({ workspaceId: tenant.workspaceId, eventIds: [(await eventRows(large.providerEventId))[0].id] });
+      for (const event of small) expect((await jobOf(event)).id).not.toBe(largeJob.id);
+      expect((await eventRows(large.providerEventId))[0].raw).toHaveLength(raw.length);
+    });
+
     it('stores an event given twice in one batch once', async () => {
       const event = messageEvent();
       expect(await hooks.store(tenant.workspaceId, whatsapp(), [event, event], Buffer.from('{}'), new Date())).toEqual({ stored: 1, duplicates: 1 });
