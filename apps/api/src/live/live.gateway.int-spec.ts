@@ -66,6 +66,14 @@ describe('LiveGateway', () => {
     expect(names).toEqual(['conversation.updated']);
   });
 
+  it('delivers the events published together (one transaction\'s) in their order, each to its own workspace', async () => {
+    const other = await seedTenant(api.config, 'Live gateway elsewhere');
+    const ours = await connect(api, token('admin'));
+    const batch = [event(tenant.workspaceId), event(other.workspaceId), event(tenant.workspaceId), event(tenant.workspaceId)];
+    await api.app.get(LivePublisher).publishAll(batch);
+    await vi.waitFor(() => expect(ours.events).toEqual([batch[0], batch[2], batch[3]]), WAIT);
+  });
+
   it('ends the connection when its access token expires', async () => {
     // Issued so that it has about a second left.
     const almostExpired = token('admin', Math.floor(Date.now() / 1000) - api.config.auth.accessTokenTtlSeconds + 2);

@@ -31,6 +31,9 @@ type ContactEvent = 'contact.created' | 'contact.updated';
  */
 @Injectable()
 export class EventWriter {
+  /** Events of each open transaction waiting for its commit to go live. */
+  private readonly liveAfterCommit = new WeakMap<TenantTx, EventEnvelope[]>();
+
   constructor(
     private readonly outbox: Outbox,
     private readonly messages: MessagesRepository,
@@ -50,7 +53,7 @@ export class EventWriter {
       [job.id, tx.workspaceId, job.jobName, job.payload, type],
     );
     if (written.length > 0) this.outbox.publishAfterCommit(tx, job);
-    tx.afterCommit(() => this.live.publish(event as unknown as EventEnvelope));
+    this.publishAfterCommit(tx, event as unknown as EventEnvelope);
     return event;
   }
 
@@ -73,7 +76,16 @@ export class EventWriter {
       [tx.workspaceId, jobs.map((job) => job.id), jobs.map((job) => job.payload), type],
     );
     if (written.length > 0) for (const job of jobs) this.outbox.publishAfterCommit(tx, job);
-    for (const job of jobs) tx.afterCommit(() => this.live.publish(job.data.event));
+    for (const job of jobs) this.publishAfterCommit(tx, job.data.event);
+  }
+
+  /** The transaction's events go live together, in the order written, once it has committed. */
+  private publishAfterCommit(tx: TenantTx, event: EventEnvelope): void {
+    const waiting = this.liveAfterCommit.get(tx);
+    if (waiting) return void waiting.push(event);
+    const events = [event];
+    this.liveAfterCommit.set(tx, events);
+    tx.afterCommit(() => this.live.publishAll(events));
   }
 
   async message(tx: TenantTx, type: MessageEvent, message: MessageRow | string): Promise<void> {

@@ -13,7 +13,7 @@ import { liveChannelKey, workspaceRoom } from './live-channel.js';
  * name, the envelope its payload.
  *
  * The emitter publishes without waiting (and would leave a failed publish as an unhandled rejection):
- * here each publish is collected and awaited, so the caller sees a Redis failure.
+ * here its publishes go into a pipeline that is awaited, so the caller sees a Redis failure.
  */
 @Injectable()
 export class LivePublisher {
@@ -27,15 +27,18 @@ export class LivePublisher {
   }
 
   async publish(event: EventEnvelope): Promise<void> {
-    const sent: Array<Promise<unknown>> = [];
-    const client = {
-      publish: (channel: string, message: string | Buffer): Promise<unknown> => {
-        const published = this.redis.publish(channel, message);
-        sent.push(published);
-        return published;
-      },
-    };
-    new Emitter(client, { key: this.key }).to(workspaceRoom(event.workspaceId)).emit(event.type, event);
-    await Promise.all(sent);
+    await this.publishAll([event]);
+  }
+
+  /** Several events, in order, in one round trip to Redis (a pipeline). */
+  async publishAll(events: readonly EventEnvelope[]): Promise<void> {
+    if (events.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    const client = { publish: (channel: string, message: string | Buffer) => pipeline.publish(channel, message) };
+    const emitter = new Emitter(client, { key: this.key });
+    for (const event of events) emitter.to(workspaceRoom(event.workspaceId)).emit(event.type, event);
+    const results = await pipeline.exec();
+    const failed = results?.find(([error]) => error);
+    if (failed) throw failed[0];
   }
 }
