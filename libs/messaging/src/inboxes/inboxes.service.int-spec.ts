@@ -35,7 +35,7 @@ describe('InboxesService credentials at rest', () => {
     db = new TenantDb(dataSource);
     // No Redis here: events are neither queued nor published live, which these tests do not look at.
     const outbox = new Outbox({ add: async () => undefined } as unknown as Queues, dataSource);
-    const live = { publish: async () => undefined } as unknown as LivePublisher;
+    const live = { publish: async () => undefined, publishAll: async () => undefined } as unknown as LivePublisher;
     const events = new EventWriter(outbox, new MessagesRepository(), new ConversationsRepository(), new ContactsRepository(), new IdentitiesRepository(), live);
     service = new InboxesService(db, new InboxesRepository(), new CredentialCipher(config.auth.appSecret), config, events);
     owner = new pg.Client({ connectionString: config.database.url });
