@@ -371,9 +371,13 @@ describe('integrator webhooks end to end', () => {
     const [delivery] = await deliveries(ep.id);
     expect(await deliveries(ep.id)).toHaveLength(1);
     expect(receiver.at(ep.path)).toHaveLength(1);
-    // Its job went through the outbox (written with the delivery row, marked published after commit).
+    // Its batch job went through the outbox (written with the delivery row, marked published after commit).
     await vi.waitFor(async () => {
-      const { rows } = await owner.query(`SELECT published_at FROM outbox WHERE job_name = 'webhook.deliver' AND payload->>'deliveryId' = $1`, [delivery!.id]);
+      const { rows } = await owner.query(
+        `SELECT o.published_at FROM outbox o JOIN webhook_deliveries d ON d.batch_id = o.id
+         WHERE o.job_name = 'webhook.deliver_batch' AND d.id = $1 AND o.payload->'deliveryIds' ? $1`,
+        [delivery!.id],
+      );
       expect(rows).toHaveLength(1);
       expect(rows[0].published_at).not.toBeNull();
     }, WAIT);
