@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type EventEnvelope, type EventType, uuidv7 } from '#domain';
 import { Outbox } from '#queue';
 import { ApiHarness, seedTenant, type SeededTenant, startWorker } from '#testing';
-import { RETRY_SCHEDULE_MS, WebhookDeliveryService, WebhookFanout } from '#webhooks';
+import { DELIVERIES_PER_BATCH, RETRY_SCHEDULE_MS, WebhookDeliveryService, WebhookFanout } from '#webhooks';
 
 /**
  * Integrator webhooks end to end: the API and the worker in this process on real Postgres and Redis,
@@ -338,6 +338,20 @@ describe('integrator webhooks end to end', () => {
       for (const ep of [ok, flaky, gone]) expect(new Set(receiver.at(ep.path).map((h) => h.headers['webhook-id']))).toEqual(new Set([event.id]));
       expect(receiver.at(ok.path)).toHaveLength(1);
       expect(receiver.at(gone.path)).toHaveLength(1);
+    });
+
+    it('splits an event with more endpoints than a batch holds into several batch jobs, each endpoint served once', async () => {
+      const many: Array<{ path: string }> = [];
+      for (let n = 0; n <= DELIVERIES_PER_BATCH; n++) many.push(await endpoint(status(200), ['contact.merged']));
+      const event = await emit('contact.merged');
+      const batches = await batchesOf(event.id);
+      expect(batches.map((b) => b.ids.length).sort((x, y) => x - y)).toEqual([1, DELIVERIES_PER_BATCH]);
+      await vi.waitFor(() => expect(many.filter((ep) => receiver.at(ep.path).length === 1)).toHaveLength(many.length), WAIT);
+      // Fanned out again (the event job re-run after a crash): nothing new is written or sent.
+      await worker.get(WebhookFanout).fanOut(event);
+      expect(await batchesOf(event.id)).toHaveLength(2);
+      await sleep(300);
+      expect(many.every((ep) => receiver.at(ep.path).length === 1)).toBe(true);
     });
 
     it('runs again without sending twice: settled deliveries and deliveries held by another worker are left alone', async () => {

@@ -100,24 +100,22 @@ const CLAIM_SECONDS = 120;
 @Injectable()
 export class WebhookDeliveriesRepository {
   /**
-   * One pending delivery per endpoint for the event, due at `at`, and for each batch of them one
-   * `webhook.deliver_batch` outbox row (id = the batch id, payload = the ids written now), in one
-   * statement. Endpoints that already have a delivery of the event are skipped (fan-out runs again
-   * after a crash), and a batch left with none writes no row. Answers the ids written, by batch.
+   * The fan-out in one statement: one pending delivery, due at `at`, per enabled endpoint of the
+   * workspace subscribed to the event's type, and per `perBatch` of them one `webhook.deliver_batch`
+   * outbox row (id = the batch id, payload = the ids written now). Endpoints that already have a
+   * delivery of the event are skipped (fan-out runs again after a crash), and a batch left with none
+   * writes no row. Answers the ids written, by batch.
    */
-  async insertForEndpoints(
-    tx: TenantTx,
-    deliveries: Array<{ id: string; endpointId: string; batchId: string }>,
-    event: { id: string; type: string; body: string },
-    at: Date,
-  ): Promise<Map<string, string[]>> {
-    const batches = new Map<string, string[]>();
-    if (deliveries.length === 0) return batches;
+  async fanOut(tx: TenantTx, event: { id: string; type: string; body: string }, at: Date, perBatch: number): Promise<Map<string, string[]>> {
     const rows: Array<{ id: string; batch_id: string }> = await tx.manager.query(
-      `WITH written AS (
+      `WITH targets AS (
+         SELECT e.id AS endpoint_id, (row_number() OVER (ORDER BY e.id) - 1) / $6 AS chunk
+         FROM webhook_endpoints e WHERE e.workspace_id = $1 AND e.disabled_at IS NULL AND $3::text = ANY(e.events)),
+       batches AS (SELECT chunk, ferry_uuidv7() AS batch_id FROM (SELECT DISTINCT chunk FROM targets) c),
+       written AS (
          INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_id, event_type, body, status, next_attempt_at, batch_id)
-         SELECT d.id, $1::uuid, d.endpoint_id, $5, $6, $7, 'pending', $8, d.batch_id
-         FROM unnest($2::uuid[], $3::uuid[], $4::uuid[]) AS d(id, endpoint_id, batch_id)
+         SELECT ferry_uuidv7(), $1::uuid, t.endpoint_id, $2, $3, $4, 'pending', $5, b.batch_id
+         FROM targets t JOIN batches b USING (chunk)
          ON CONFLICT (workspace_id, endpoint_id, event_id) WHERE replay_of IS NULL DO NOTHING
          RETURNING id, batch_id),
        jobs AS (
@@ -125,8 +123,9 @@ export class WebhookDeliveriesRepository {
          SELECT batch_id, $1::uuid, 'webhook.deliver_batch', jsonb_build_object('workspaceId', $1::uuid::text, 'deliveryIds', jsonb_agg(id::text ORDER BY id))
          FROM written GROUP BY batch_id)
        SELECT id, batch_id FROM written ORDER BY id`,
-      [tx.workspaceId, deliveries.map((d) => d.id), deliveries.map((d) => d.endpointId), deliveries.map((d) => d.batchId), event.id, event.type, event.body, at],
+      [tx.workspaceId, event.id, event.type, event.body, at, perBatch],
     );
+    const batches = new Map<string, string[]>();
     for (const row of rows) {
       const ids = batches.get(row.batch_id);
       if (ids) ids.push(row.id);

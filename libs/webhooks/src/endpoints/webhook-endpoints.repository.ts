@@ -75,14 +75,6 @@ export class WebhookEndpointsRepository {
     return rows.map(endpointFromRaw);
   }
 
-  /** The enabled endpoints subscribed to an event type: the fan-out's targets. */
-  async subscribedTo(tx: TenantTx, eventType: string): Promise<Array<{ id: string }>> {
-    return tx.manager.query(
-      `SELECT id FROM webhook_endpoints WHERE workspace_id = $1 AND disabled_at IS NULL AND $2 = ANY(events)`,
-      [tx.workspaceId, eventType],
-    );
-  }
-
   async update(tx: TenantTx, id: string, change: { url?: string; events?: string[]; enabled?: boolean }): Promise<EndpointRow | null> {
     const rows: RawEndpoint[] = await tx.manager.query(
       `WITH changed AS (UPDATE webhook_endpoints SET
