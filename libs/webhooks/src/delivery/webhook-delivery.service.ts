@@ -85,7 +85,14 @@ export class WebhookDeliveryService {
     if (claimed.length === 0) return;
     const disabled = claimed.filter((c) => c.endpoint.disabledAt);
     const live = claimed.filter((c) => !c.endpoint.disabledAt);
-    const taken = await this.slots.acquireMany(live.map((c) => ({ endpointId: c.endpoint.id, holder: c.delivery.id })));
+    let taken: boolean[];
+    try {
+      taken = await this.slots.acquireMany(live.map((c) => ({ endpointId: c.endpoint.id, holder: c.delivery.id })));
+    } catch (error) {
+      // Redis blinked: let go of the claims so that the job's retry can take them again at once.
+      await this.db.run(workspaceId, (tx) => this.deliveries.releaseMany(tx, claimed.map((c) => c.delivery.id))).catch(() => undefined);
+      throw error;
+    }
     const busy = live.filter((_, i) => !taken[i]);
     const ready = live.filter((_, i) => taken[i]);
     if (disabled.length > 0 || busy.length > 0) {
