@@ -93,6 +93,12 @@ const toRow = (r: Raw): DeliveryRow => ({
   createdAt: r.created_at,
 });
 
+/** A delivery row with its endpoint's columns (`e_` + column) beside it. */
+const toClaimed = (r: Raw & Record<string, unknown>): Claimed => ({
+  delivery: toRow(r),
+  endpoint: endpointFromRaw(Object.fromEntries(ENDPOINT_COLUMNS.map((c) => [c, r[`e_${c}`]])) as unknown as RawEndpoint),
+});
+
 /** How long a worker holds a delivery while it calls the endpoint; a crashed worker's hold lapses. */
 const CLAIM_SECONDS = 120;
 
@@ -182,7 +188,7 @@ export class WebhookDeliveriesRepository {
        SELECT * FROM changed`,
       [tx.workspaceId, ids, CLAIM_SECONDS, now],
     );
-    return rows.map((r) => ({ delivery: toRow(r), endpoint: endpointFromRaw(Object.fromEntries(ENDPOINT_COLUMNS.map((c) => [c, r[`e_${c}`]])) as unknown as RawEndpoint) }));
+    return rows.map(toClaimed);
   }
 
   /** claim() of one delivery with its endpoint, in one statement, due or not (the caller decides when). */
@@ -196,8 +202,7 @@ export class WebhookDeliveriesRepository {
        SELECT * FROM changed`,
       [tx.workspaceId, id, CLAIM_SECONDS],
     );
-    const r = rows[0];
-    return r ? { delivery: toRow(r), endpoint: endpointFromRaw(Object.fromEntries(ENDPOINT_COLUMNS.map((c) => [c, r[`e_${c}`]])) as unknown as RawEndpoint) } : null;
+    return rows[0] ? toClaimed(rows[0]) : null;
   }
 
   async releaseMany(tx: TenantTx, ids: string[]): Promise<void> {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type FerryConfig } from '#config';
-import { TenantDb } from '#database';
+import { TenantDb, type TenantTx } from '#database';
 import { OutboundGuard } from '#net';
 import { JobDeferred, Outbox } from '#queue';
 import type { EndpointRow } from '../endpoints/webhook-endpoints.repository.js';
@@ -85,12 +85,14 @@ export class WebhookDeliveryService {
     if (claimed.length === 0) return;
     const disabled = claimed.filter((c) => c.endpoint.disabledAt);
     const live = claimed.filter((c) => !c.endpoint.disabledAt);
+    // Should this job fail before any try, its claims are let go (if the database lets us), so that
+    // its retry takes them again at once instead of after the claims lapse.
+    const letGo = () => this.db.run(workspaceId, (tx) => this.deliveries.releaseMany(tx, claimed.map((c) => c.delivery.id))).catch(() => undefined);
     let taken: boolean[];
     try {
       taken = await this.slots.acquireMany(live.map((c) => ({ endpointId: c.endpoint.id, holder: c.delivery.id })));
     } catch (error) {
-      // Redis blinked: let go of the claims so that the job's retry can take them again at once.
-      await this.db.run(workspaceId, (tx) => this.deliveries.releaseMany(tx, claimed.map((c) => c.delivery.id))).catch(() => undefined);
+      await letGo();
       throw error;
     }
     const busy = live.filter((_, i) => !taken[i]);
@@ -105,7 +107,8 @@ export class WebhookDeliveryService {
           await this.outbox.writeMany(tx, 'webhook.deliver', ids.map((deliveryId) => ({ workspaceId, deliveryId })));
         });
       } catch (error) {
-        await Promise.all(ready.map((c) => this.slots.release(c.endpoint.id, c.delivery.id)));
+        await Promise.all(ready.map((c) => this.slots.release(c.endpoint.id, c.delivery.id))).catch(() => undefined);
+        await letGo();
         throw error;
       }
     }
@@ -128,7 +131,7 @@ export class WebhookDeliveryService {
     throw new JobDeferred(delayMs, reason);
   }
 
-  private async settleDisabled(tx: Parameters<WebhookDeliveriesRepository['settle']>[0], claimed: Claimed[]): Promise<void> {
+  private async settleDisabled(tx: TenantTx, claimed: Claimed[]): Promise<void> {
     for (const { delivery } of claimed) {
       await this.deliveries.settle(tx, delivery.id, { status: 'failed', attemptCount: delivery.attemptCount, nextAttemptAt: null, failureReason: 'The endpoint is disabled' });
     }
