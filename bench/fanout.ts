@@ -159,7 +159,7 @@ async function main(): Promise<void> {
       if (answer.status !== 201) throw new Error(`POST /v1/contacts answered ${answer.status}: ${answer.body.slice(0, 200)}`);
       return (JSON.parse(answer.body) as { id: string }).id;
     };
-    const cpu = (): Record<string, number> => ({ ...cpuSeconds(children), ...serverCpuSeconds() });
+    const cpu = (): Record<string, number> => ({ ...cpuSeconds(children), ...serverCpuSeconds(DATABASE) });
     const commits = async (): Promise<number> => {
       await new Promise((resolve) => setTimeout(resolve, 1200)); // pg_stat_database is flushed within a second of going idle
       const { rows } = await owner.query<{ n: number }>(`SELECT xact_commit::float8 AS n FROM pg_stat_database WHERE datname = current_database()`);

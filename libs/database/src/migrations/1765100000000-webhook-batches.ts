@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import {
+  STALLED_EVENT_JOBS,
   STALLED_EVENTS,
   STALLED_FALLBACK_CHECKS,
   STALLED_SENDS,
@@ -31,12 +32,22 @@ export class WebhookBatches1765100000000 implements MigrationInterface {
       BEGIN
         EXECUTE format('GRANT EXECUTE ON FUNCTION ferry_uuidv7() TO %I', current_setting('ferry.app_role'));
       END $$`);
-    await q.query(stalledFunction([STALLED_SENDS, STALLED_EVENTS, STALLED_FALLBACK_CHECKS, STALLED_WEBHOOK_DELIVERIES, STALLED_WEBHOOK_BATCHES]));
+    await q.query(stalledFunction([STALLED_SENDS, await inboundBranch(q), STALLED_FALLBACK_CHECKS, STALLED_WEBHOOK_DELIVERIES, STALLED_WEBHOOK_BATCHES]));
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(stalledFunction([STALLED_SENDS, STALLED_EVENTS, STALLED_FALLBACK_CHECKS, STALLED_WEBHOOK_DELIVERIES]));
+    await q.query(stalledFunction([STALLED_SENDS, await inboundBranch(q), STALLED_FALLBACK_CHECKS, STALLED_WEBHOOK_DELIVERIES]));
     await q.query(`DROP FUNCTION IF EXISTS ferry_uuidv7()`);
     await q.query(`ALTER TABLE webhook_deliveries DROP COLUMN batch_id`);
   }
+}
+
+/**
+ * The inbound branch as the database stands: this migration sorts before InboundBatches1765200000000
+ * but may run after it (a database migrated before this one was merged), and must then keep its
+ * batch branch (that migration in turn keeps this one's).
+ */
+async function inboundBranch(q: QueryRunner): Promise<string> {
+  const rows: unknown[] = await q.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'inbound_events' AND column_name = 'job_id'`);
+  return rows.length > 0 ? STALLED_EVENT_JOBS : STALLED_EVENTS;
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type FerryConfig } from '#config';
-import { TenantDb, type TenantTx } from '#database';
+import { GroupCommit, TenantDb, type TenantTx } from '#database';
 import { OutboundGuard } from '#net';
 import { JobDeferred, Outbox } from '#queue';
 import type { EndpointRow } from '../endpoints/webhook-endpoints.repository.js';
@@ -9,7 +9,6 @@ import { WebhookEndpointsService } from '../endpoints/webhook-endpoints.service.
 import { WEBHOOK_CLOCK, type WebhookClock } from '../webhook-clock.js';
 import { failedTooLong, retryDelayMs } from '../webhook-schedule.js';
 import { EndpointSlots } from './endpoint-slots.js';
-import { GroupCommit } from './group-commit.js';
 import { type Claimed, type DeliveryRow, type Success, WebhookDeliveriesRepository } from './webhook-deliveries.repository.js';
 import { sendWebhook, type WebhookResponse } from './webhook-sender.js';
 
@@ -36,9 +35,10 @@ interface AttemptOptions {
 @Injectable()
 export class WebhookDeliveryService {
   /** Successful tries of concurrent deliveries, recorded together per workspace (one transaction). */
-  private readonly successes = new GroupCommit<Success>((workspaceId, items) =>
-    this.db.run(workspaceId, (tx) => this.deliveries.recordSucceeded(tx, items)),
-  );
+  private readonly successes = new GroupCommit<string, Success, void>(async (workspaceId, items) => {
+    await this.db.run(workspaceId, (tx) => this.deliveries.recordSucceeded(tx, items));
+    return items.map(() => undefined);
+  });
 
   constructor(
     private readonly db: TenantDb,
@@ -156,7 +156,7 @@ export class WebhookDeliveryService {
     const attemptCount = delivery.attemptCount + 1;
     if (response.succeeded) {
       const { statusCode, latencyMs, responseExcerpt } = response;
-      await this.successes.add(workspaceId, { deliveryId: delivery.id, endpointId: endpoint.id, test: delivery.test, attempt: attemptCount, attemptedAt: now, statusCode, latencyMs, responseExcerpt });
+      await this.successes.submit(workspaceId, { deliveryId: delivery.id, endpointId: endpoint.id, test: delivery.test, attempt: attemptCount, attemptedAt: now, statusCode, latencyMs, responseExcerpt });
       return null;
     }
     return this.recordFailure(workspaceId, delivery, endpoint, now, attemptCount, response, options);
