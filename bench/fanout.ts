@@ -12,7 +12,7 @@ import { drive, request, type Sent } from './delivery-load.js';
 import { freePort, logLine, type Running, spawnNode, startNode, stop, waitForHttp } from './delivery-processes.js';
 import { markdownTable } from './report.js';
 import { dropDatabase, seedTenant } from './seed.js';
-import { clearRedisKeys, cpuSeconds, percentile } from './measure.js';
+import { clearRedisKeys, cpuSeconds, percentile, serverCpuSeconds } from './measure.js';
 
 /**
  * `npm run bench:fanout`: integrator webhooks fanned out at volume (issue 5, "Speed": 1,000 endpoints
@@ -32,8 +32,18 @@ import { clearRedisKeys, cpuSeconds, percentile } from './measure.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS = `${ROOT}bench/results`;
-const DATABASE = 'ferry_bench_fanout';
-const REDIS_PREFIX = 'ferry-bench-fanout';
+/** `--tag <name>`: a database and Redis prefix of its own, so two runs on one machine never meet. */
+const TAG = argValue('--tag');
+/** `--statements`: print the measured phase's top statements in the bench database (pg_stat_statements, dev machines). */
+const STATEMENTS = process.argv.includes('--statements');
+/**
+ * `--drain`: one more phase in which the worker is stopped (SIGSTOP) while the events are posted and
+ * resumed once they are all in: deliveries/s from the resume to the last receipt is what the delivery
+ * side does on its own, without the API's intake setting the pace.
+ */
+const DRAIN = process.argv.includes('--drain');
+const DATABASE = TAG ? `ferry_bench_${TAG}_fanout` : 'ferry_bench_fanout';
+const REDIS_PREFIX = TAG ? `ferry-bench-${TAG}-fanout` : 'ferry-bench-fanout';
 const WORKSPACES = 100;
 const ENDPOINTS_PER_WORKSPACE = 10;
 const EVENTS = Math.max(WORKSPACES, Math.round(1000 * benchScale()));
@@ -62,6 +72,8 @@ interface FanoutResult {
   eventsPostedPerSecond: number;
   seconds: number;
   cpuSeconds: Record<string, number>;
+  /** PostgreSQL transactions committed in the bench database per delivery. */
+  transactionsPerDelivery: number;
 }
 
 interface Percentiles {
@@ -147,11 +159,26 @@ async function main(): Promise<void> {
       if (answer.status !== 201) throw new Error(`POST /v1/contacts answered ${answer.status}: ${answer.body.slice(0, 200)}`);
       return (JSON.parse(answer.body) as { id: string }).id;
     };
-    const phase = async (label: string, events: number): Promise<FanoutResult> => {
+    const cpu = (): Record<string, number> => ({ ...cpuSeconds(children), ...serverCpuSeconds(DATABASE) });
+    const commits = async (): Promise<number> => {
+      await new Promise((resolve) => setTimeout(resolve, 1200)); // pg_stat_database is flushed within a second of going idle
+      const { rows } = await owner.query<{ n: number }>(`SELECT xact_commit::float8 AS n FROM pg_stat_database WHERE datname = current_database()`);
+      return rows[0]?.n ?? 0;
+    };
+    const phase = async (label: string, events: number, drain = false): Promise<FanoutResult> => {
       await request(agent, `${receiverUrl}/_reset`, { method: 'POST' });
-      const cpu0 = cpuSeconds(children);
+      if (drain) worker.running.child.kill('SIGSTOP');
+      let commits0 = await commits();
+      let cpu0 = cpu();
       const { sent, failures } = await drive({ kind: 'clients', clients: CLIENTS, count: events }, contact(label));
       if (failures.length > 0) log(`${failures.length} events not posted, e.g. ${failures[0]}`);
+      let resumedAt: number | undefined;
+      if (drain) {
+        await new Promise((resolve) => setTimeout(resolve, 1500)); // the API's after-commit publishes
+        [commits0, cpu0] = [await commits(), cpu()];
+        resumedAt = Date.now();
+        worker.running.child.kill('SIGCONT');
+      }
       const expected = sent.length * ENDPOINTS_PER_WORKSPACE;
       const deadline = Date.now() + WAIT_MS;
       let count = 0;
@@ -166,17 +193,38 @@ async function main(): Promise<void> {
       }
       log(`${label}: ${count} of ${expected} deliveries received`);
       await new Promise((resolve) => setTimeout(resolve, 500)); // late duplicates
-      const cpu1 = cpuSeconds(children);
+      const cpu1 = cpu();
       const receipts = JSON.parse((await request(agent, `${receiverUrl}/_receipts`)).body) as Array<[string, string, number, number, string]>;
-      return measure(sent, expected, receipts, cpu0, cpu1);
+      const result = measure(sent, expected, receipts, cpu0, cpu1, resumedAt);
+      const transactions = (await commits()) - commits0 - 1; // less the reading of commits0 itself
+      result.transactionsPerDelivery = result.delivered > 0 ? Number((transactions / result.delivered).toFixed(2)) : 0;
+      return result;
     };
 
     log(`warm-up (not measured): ${WORKSPACES} events`);
     await phase('warm-up', WORKSPACES);
     log(`measured: ${EVENTS} events x ${ENDPOINTS_PER_WORKSPACE} endpoints = ${EVENTS * ENDPOINTS_PER_WORKSPACE} deliveries`);
+    // The extension lives in the server's `postgres` database; its view covers every database.
+    const statsUrl = new URL(database);
+    statsUrl.pathname = '/postgres';
+    const stats = STATEMENTS ? new pg.Client({ connectionString: statsUrl.toString() }) : null;
+    await stats?.connect();
+    await stats?.query(`SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = $1), 0)`, [DATABASE]);
     const result = await phase('measured', EVENTS);
+    const drained = DRAIN ? await phase('drain', EVENTS, true) : undefined;
+    if (stats) {
+      const { rows } = await stats.query<{ calls: string; exec_ms: string; per_delivery: string; q: string }>(
+        `SELECT calls, round(total_exec_time::numeric) exec_ms, round(calls::numeric / $1, 2) per_delivery, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) q
+         FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $2) ORDER BY total_exec_time DESC LIMIT 25`,
+        [Math.max(1, result.delivered), DATABASE],
+      );
+      await stats.end();
+      process.stdout.write(`${markdownTable(['calls', 'exec ms', 'per delivery', 'statement'], rows.map((r) => [String(r.calls), String(r.exec_ms), String(r.per_delivery), String(r.q)]))}
+
+`);
+    }
     for (const child of children) if (child.exited) throw new Error(`${child.name} exited (${child.exited}) during the run: see bench/results/fanout-${child.name}.log`);
-    process.stdout.write(`${renderTable(result, bullmq)}\n`);
+    process.stdout.write(`${renderTable(result, bullmq, drained)}\n`);
     writeFileSync(
       `${RESULTS}/fanout.json`,
       `${JSON.stringify(
@@ -186,6 +234,7 @@ async function main(): Promise<void> {
           endpointsPerWorkspace: ENDPOINTS_PER_WORKSPACE,
           machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version },
           result,
+          drained,
           baseline: { bullmq },
           targetDeliveriesPerSecond: TARGET_PER_SECOND,
         },
@@ -210,6 +259,8 @@ function measure(
   receipts: Array<[string, string, number, number, string]>,
   cpu0: Record<string, number>,
   cpu1: Record<string, number>,
+  /** The drain phase: the worker was resumed at this time (ms), counted from there. */
+  resumedAt?: number,
 ): FanoutResult {
   const answeredAt = new Map(sent.map((s) => [s.key, s.answeredAt]));
   const seen = new Set<string>();
@@ -234,7 +285,8 @@ function measure(
     const answered = answeredAt.get(key);
     if (answered !== undefined) answerToReceipt.push(Math.max(0, receivedAt - answered));
   }
-  const seconds = lastReceipt > firstCommit ? (lastReceipt - firstCommit) / 1000 : 0;
+  const from = resumedAt ?? firstCommit;
+  const seconds = lastReceipt > from ? (lastReceipt - from) / 1000 : 0;
   const firstSent = Math.min(...sent.map((s) => s.sentAt));
   const lastAnswer = Math.max(...sent.map((s) => s.answeredAt));
   return {
@@ -249,6 +301,7 @@ function measure(
     eventsPostedPerSecond: lastAnswer > firstSent ? Math.round((sent.length * 1000) / (lastAnswer - firstSent)) : 0,
     seconds: Number(seconds.toFixed(2)),
     cpuSeconds: Object.fromEntries(Object.entries(cpu1).map(([name, s]) => [name, Number((s - (cpu0[name] ?? 0)).toFixed(2))])),
+    transactionsPerDelivery: 0,
   };
 }
 
@@ -259,10 +312,33 @@ function percentiles(values: number[]): Percentiles {
 
 
 
-function renderTable(result: FanoutResult, bullmq: BaselineResult): string {
+function renderTable(result: FanoutResult, bullmq: BaselineResult, drained?: FanoutResult): string {
   const ms = (value: number | null): string => (value === null ? '—' : String(value));
   const verdict = result.missing > 0 ? 'incomplete' : result.deliveriesPerSecond >= TARGET_PER_SECOND ? 'met' : 'MISSED';
-  const header = ['run', 'events', 'deliveries', 'missing', 'dup', 'deliveries/s', 'target', 'verdict', 'commit→receipt p50 ms', 'p99 ms', 'max ms', 'API 2xx→receipt p99 ms', 'CPU s'];
+  const header = ['run', 'events', 'deliveries', 'missing', 'dup', 'deliveries/s', 'target', 'verdict', 'commit→receipt p50 ms', 'p99 ms', 'max ms', 'API 2xx→receipt p99 ms', 'PG tx/delivery', 'CPU s', 'CPU ms/delivery'];
+  const cpuPerDelivery = (r: FanoutResult): string =>
+    Object.entries(r.cpuSeconds).map(([name, s]) => `${name} ${r.delivered > 0 ? ((s * 1000) / r.delivered).toFixed(3) : '—'}`).join(', ');
+  const drainRow = drained
+    ? [
+        [
+          'drain: events posted with the worker stopped, then resumed',
+          String(drained.events),
+          `${drained.delivered}/${drained.expected}`,
+          String(drained.missing),
+          String(drained.duplicates),
+          String(drained.deliveriesPerSecond),
+          `>= ${TARGET_PER_SECOND.toLocaleString('en')}/s`,
+          drained.missing > 0 ? 'incomplete' : drained.deliveriesPerSecond >= TARGET_PER_SECOND ? 'met' : 'MISSED',
+          '—',
+          '—',
+          '—',
+          '—',
+          String(drained.transactionsPerDelivery),
+          Object.entries(drained.cpuSeconds).map(([name, s]) => `${name} ${s}`).join(', '),
+          cpuPerDelivery(drained),
+        ],
+      ]
+    : [];
   const rows = [
     [
       `Ferry: ${WORKSPACES} workspaces x ${ENDPOINTS_PER_WORKSPACE} endpoints`,
@@ -277,9 +353,12 @@ function renderTable(result: FanoutResult, bullmq: BaselineResult): string {
       ms(result.commitToReceipt.p99Ms),
       ms(result.commitToReceipt.maxMs),
       ms(result.answerToReceipt.p99Ms),
+      String(result.transactionsPerDelivery),
       Object.entries(result.cpuSeconds).map(([name, s]) => `${name} ${s}`).join(', '),
+      cpuPerDelivery(result),
     ],
-    ['bare BullMQ add+process (no-op, same run)', '—', String(bullmq.count), '—', '—', String(Math.round(bullmq.perSecond)), '—', '—', '—', '—', '—', '—', '—'],
+    ...drainRow,
+    ['bare BullMQ add+process (no-op, same run)', '—', String(bullmq.count), '—', '—', String(Math.round(bullmq.perSecond)), '—', '—', '—', '—', '—', '—', '—', '—', '—'],
   ];
   return [
     `Fan-out: ${result.events} events (POST /v1/contacts -> contact.created) x ${ENDPOINTS_PER_WORKSPACE} endpoints each = ${result.expected} webhook deliveries ` +
@@ -289,8 +368,16 @@ function renderTable(result: FanoutResult, bullmq: BaselineResult): string {
     `deliveries/s: distinct (webhook-id, endpoint) receipts / (last receipt - first event's commit), ${result.seconds} s. Commit = the envelope's createdAt ` +
       `(set in the writing transaction); the events were posted by ${CLIENTS} clients back to back (${result.eventsPostedPerSecond} events/s taken in), ` +
       `so the latency includes the backlog. Bare BullMQ: ${bullmq.count} no-op jobs added by 32 callers and processed at concurrency 16, ` +
-      `${bullmq.seconds.toFixed(2)} s. API, worker and receiver are separate processes; on a shared 2-core machine numbers are noisy.`,
+      `${bullmq.seconds.toFixed(2)} s. API, worker and receiver are separate processes; on a shared 2-core machine numbers are noisy.` +
+      (drained ? ` Drain: deliveries/s from the worker's resume to the last receipt (${drained.seconds} s); CPU and transactions from the resume.` : ''),
   ].join('\n');
+}
+
+function argValue(flag: string): string | undefined {
+  const at = process.argv.indexOf(flag);
+  const value = at >= 0 ? process.argv[at + 1] : undefined;
+  if (at >= 0 && !/^[a-z0-9]+$/.test(value ?? '')) throw new Error(`${flag} takes a name of lowercase letters and digits`);
+  return value;
 }
 
 main().then(

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type EventEnvelope, type EventType, uuidv7 } from '#domain';
 import { Outbox } from '#queue';
 import { ApiHarness, seedTenant, type SeededTenant, startWorker } from '#testing';
-import { RETRY_SCHEDULE_MS, WebhookFanout } from '#webhooks';
+import { DELIVERIES_PER_BATCH, RETRY_SCHEDULE_MS, WebhookDeliveryService, WebhookFanout } from '#webhooks';
 
 /**
  * Integrator webhooks end to end: the API and the worker in this process on real Postgres and Redis,
@@ -303,6 +303,107 @@ describe('integrator webhooks end to end', () => {
     await vi.waitFor(async () => expect((await deliveries(ep.id))[0]?.status).toBe('succeeded'), WAIT);
   });
 
+  describe('one batch job per event', () => {
+    /** The batch outbox rows of an event, each with its delivery ids. */
+    async function batchesOf(eventId: string): Promise<Array<{ id: string; ids: string[] }>> {
+      const { rows } = await owner.query(
+        `SELECT o.id, o.payload->'deliveryIds' AS ids FROM outbox o
+         WHERE o.job_name = 'webhook.deliver_batch' AND o.id IN (SELECT batch_id FROM webhook_deliveries WHERE event_id = $1)`,
+        [eventId],
+      );
+      return rows;
+    }
+
+    it('gives each delivery of a mixed batch its own outcome: a success, a retried failure, a 410', async () => {
+      const ok = await endpoint(status(200, 'fine'), ['message.created']);
+      const flaky = await endpoint((hit, res) => {
+        res.statusCode = hit === 0 ? 503 : 200;
+        res.end();
+      }, ['message.created']);
+      const gone = await endpoint(status(410), ['message.created']);
+      const event = await emit('message.created');
+      const batches = await batchesOf(event.id);
+      expect(batches).toHaveLength(1);
+      expect(batches[0]!.ids).toHaveLength(3);
+      await vi.waitFor(async () => expect((await deliveries(flaky.id))[0]?.status).toBe('succeeded'), WAIT);
+      await vi.waitFor(async () => expect((await deliveries(gone.id))[0]?.status).toBe('failed'), WAIT);
+      expect((await deliveries(ok.id))[0]).toMatchObject({ status: 'succeeded', attemptCount: 1, attempts: [{ attempt: 1, statusCode: 200, succeeded: true, responseExcerpt: 'fine' }] });
+      const [retried] = await deliveries(flaky.id);
+      expect(retried!.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([[1, 503], [2, 200]]);
+      // The retry went on as a job of its own, written through the outbox with the schedule.
+      const { rows } = await owner.query(`SELECT 1 FROM outbox WHERE job_name = 'webhook.deliver' AND payload->>'deliveryId' = $1`, [retried!.id]);
+      expect(rows).toHaveLength(1);
+      expect((await call('GET', `/v1/webhook-endpoints/${gone.id}`)).body.enabled).toBe(false);
+      expect((await call('GET', `/v1/webhook-endpoints/${ok.id}`)).body.enabled).toBe(true);
+      for (const ep of [ok, flaky, gone]) expect(new Set(receiver.at(ep.path).map((h) => h.headers['webhook-id']))).toEqual(new Set([event.id]));
+      expect(receiver.at(ok.path)).toHaveLength(1);
+      expect(receiver.at(gone.path)).toHaveLength(1);
+    });
+
+    it('splits an event with more endpoints than a batch holds into several batch jobs, each endpoint served once', async () => {
+      const many: Array<{ path: string }> = [];
+      for (let n = 0; n <= DELIVERIES_PER_BATCH; n++) many.push(await endpoint(status(200), ['contact.merged']));
+      const event = await emit('contact.merged');
+      const batches = await batchesOf(event.id);
+      expect(batches.map((b) => b.ids.length).sort((x, y) => x - y)).toEqual([1, DELIVERIES_PER_BATCH]);
+      await vi.waitFor(() => expect(many.filter((ep) => receiver.at(ep.path).length === 1)).toHaveLength(many.length), WAIT);
+      // Fanned out again (the event job re-run after a crash): nothing new is written or sent.
+      await worker.get(WebhookFanout).fanOut(event);
+      expect(await batchesOf(event.id)).toHaveLength(2);
+      await sleep(300);
+      expect(many.every((ep) => receiver.at(ep.path).length === 1)).toBe(true);
+    });
+
+    it('runs again without sending twice: settled deliveries and deliveries held by another worker are left alone', async () => {
+      const ep = await endpoint(status(200), ['message.updated']);
+      const held = await endpoint(status(200), ['message.updated']);
+      // `held` is being tried by another worker: its claim has not lapsed.
+      const event = await emit('message.updated');
+      await vi.waitFor(() => expect(receiver.at(ep.path)).toHaveLength(1), WAIT);
+      await vi.waitFor(() => expect(receiver.at(held.path)).toHaveLength(1), WAIT);
+      const [batch] = await batchesOf(event.id);
+      await worker.get(WebhookDeliveryService).deliverBatch(tenant.workspaceId, batch!.ids);
+      await worker.get(WebhookDeliveryService).deliverBatch(tenant.workspaceId, batch!.ids);
+      const [heldDelivery] = await deliveries(held.id);
+      await owner.query(`UPDATE webhook_deliveries SET status = 'pending', claimed_until = now() + interval '1 minute' WHERE id = $1`, [heldDelivery!.id]);
+      await worker.get(WebhookDeliveryService).deliverBatch(tenant.workspaceId, batch!.ids);
+      await sleep(300);
+      expect(receiver.at(ep.path)).toHaveLength(1);
+      expect(receiver.at(held.path)).toHaveLength(1);
+      expect((await deliveries(ep.id))[0]!.attempts).toHaveLength(1);
+      await owner.query(`UPDATE webhook_deliveries SET status = 'succeeded', claimed_until = NULL WHERE id = $1`, [heldDelivery!.id]);
+    });
+
+    it('revives a lost batch job after a crash: only what is still pending is sent, once its claim has lapsed', async () => {
+      const done = await endpoint(status(200), ['conversation.created']);
+      const crashed = await endpoint(status(200), ['conversation.created']);
+      const [batchId, eventId] = [uuidv7(), uuidv7()];
+      const body = JSON.stringify({ id: eventId, type: 'conversation.created', createdAt: new Date().toISOString(), workspaceId: tenant.workspaceId, data: {} });
+      const [doneId, crashedId] = [uuidv7(), uuidv7()];
+      // One delivery recorded before the crash; the other claimed by the worker that died (its claim lapsed since).
+      await owner.query(
+        `INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_id, event_type, body, status, attempt_count, next_attempt_at, claimed_until, batch_id, created_at)
+         VALUES ($1, $3, $4, $6, 'conversation.created', $7, 'succeeded', 1, NULL, NULL, $8, now() - interval '10 minutes'),
+                ($2, $3, $5, $6, 'conversation.created', $7, 'pending', 0, now() - interval '10 minutes', now() - interval '8 minutes', $8, now() - interval '10 minutes')`,
+        [doneId, crashedId, tenant.workspaceId, done.id, crashed.id, eventId, body, batchId],
+      );
+      await owner.query(
+        `INSERT INTO outbox (id, workspace_id, job_name, payload, published_at, created_at)
+         VALUES ($1, $2, 'webhook.deliver_batch', $3, now() - interval '10 minutes', now() - interval '10 minutes')`,
+        [batchId, tenant.workspaceId, JSON.stringify({ workspaceId: tenant.workspaceId, deliveryIds: [doneId, crashedId] })],
+      );
+      expect(await worker.get(Outbox).recoverStalled(60_000)).toBeGreaterThanOrEqual(1);
+      await vi.waitFor(() => expect(receiver.at(crashed.path)).toHaveLength(1), WAIT);
+      expect(receiver.at(crashed.path)[0]!.headers['webhook-id']).toBe(eventId);
+      await vi.waitFor(async () => expect((await deliveries(crashed.id))[0]?.status).toBe('succeeded'), WAIT);
+      await sleep(300);
+      expect(receiver.at(done.path)).toHaveLength(0);
+      // Nothing pending is left: the next pass revives nothing of this batch.
+      const { rows } = await owner.query(`SELECT id FROM ferry_outbox_stalled(make_interval(secs => 60), 1000) WHERE id = $1`, [batchId]);
+      expect(rows).toHaveLength(0);
+    });
+  });
+
   it('replays a delivery with the same webhook-id', async () => {
     const ep = await endpoint(status(200));
     const event = await emit();
@@ -371,9 +472,13 @@ describe('integrator webhooks end to end', () => {
     const [delivery] = await deliveries(ep.id);
     expect(await deliveries(ep.id)).toHaveLength(1);
     expect(receiver.at(ep.path)).toHaveLength(1);
-    // Its job went through the outbox (written with the delivery row, marked published after commit).
+    // Its batch job went through the outbox (written with the delivery row, marked published after commit).
     await vi.waitFor(async () => {
-      const { rows } = await owner.query(`SELECT published_at FROM outbox WHERE job_name = 'webhook.deliver' AND payload->>'deliveryId' = $1`, [delivery!.id]);
+      const { rows } = await owner.query(
+        `SELECT o.published_at FROM outbox o JOIN webhook_deliveries d ON d.batch_id = o.id
+         WHERE o.job_name = 'webhook.deliver_batch' AND d.id = $1::uuid AND o.payload->'deliveryIds' ? $1::text`,
+        [delivery!.id],
+      );
       expect(rows).toHaveLength(1);
       expect(rows[0].published_at).not.toBeNull();
     }, WAIT);

@@ -30,6 +30,7 @@ export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandl
     // Written only for events an endpoint subscribes to; the live stream got the event at commit.
     'event.dispatch': ({ event }) => webhookFanout.fanOut(event),
     'webhook.deliver': (payload) => webhooks.deliver(payload.workspaceId, payload.deliveryId),
+    'webhook.deliver_batch': (payload) => webhooks.deliverBatch(payload.workspaceId, payload.deliveryIds),
     'billing.event': (payload) => billing.event(payload.workspaceId, payload.eventId),
     'billing.usage': (payload) => billing.usage(payload.workspaceId, payload.messageId),
     'billing.report': (payload, job) => billing.report(payload.workspaceId, job),

@@ -26,6 +26,8 @@ export interface JobPayloads {
   'event.dispatch': { workspaceId: string; event: EventEnvelope };
   /** One try of one webhook delivery (its row holds the schedule); on its own queue so one slow endpoint delays nothing else. */
   'webhook.deliver': { workspaceId: string; deliveryId: string };
+  /** The first try of each delivery of one event (one job for all its endpoints; a busy endpoint's delivery goes on alone as webhook.deliver). */
+  'webhook.deliver_batch': { workspaceId: string; deliveryIds: string[] };
   /** A stored Stripe event: apply the subscription's current state to the workspace's plan. */
   'billing.event': { workspaceId: string; eventId: string };
   /** A message left for the provider (written in the transaction that marks it sent): counted once. */
@@ -70,6 +72,10 @@ export const JOBS: { [N in JobName]: JobDefinition } = {
   // The published retry schedule lives in the delivery row and is applied by deferring this job
   // (JobDeferred spends no try); the attempts here only cover the handler's own failures (Postgres down).
   'webhook.deliver': {
+    queue: 'webhooks',
+    options: { attempts: 10, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  },
+  'webhook.deliver_batch': {
     queue: 'webhooks',
     options: { attempts: 10, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   },

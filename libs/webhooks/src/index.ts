@@ -1,5 +1,5 @@
 export * from './webhooks.module.js';
-export { WebhookFanout } from './webhook-fanout.service.js';
+export { DELIVERIES_PER_BATCH, WebhookFanout } from './webhook-fanout.service.js';
 export { WebhookEndpointsService, type WebhookEndpointChange, type WebhookEndpointInput } from './endpoints/webhook-endpoints.service.js';
 export { WebhookDeliveryService } from './delivery/webhook-delivery.service.js';
 export { WebhookLogService } from './delivery/webhook-log.service.js';

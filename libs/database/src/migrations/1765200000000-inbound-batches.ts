@@ -4,6 +4,7 @@ import {
   STALLED_EVENTS,
   STALLED_FALLBACK_CHECKS,
   STALLED_SENDS,
+  STALLED_WEBHOOK_BATCHES,
   STALLED_WEBHOOK_DELIVERIES,
   stalledFunction,
 } from './outbox-stalled.js';
@@ -24,11 +25,11 @@ export class InboundBatches1765200000000 implements MigrationInterface {
       UPDATE inbound_events e SET job_id = o.id FROM outbox o
       WHERE e.processed_at IS NULL AND o.workspace_id = e.workspace_id
         AND o.job_name IN ('inbound.process', 'status.apply') AND o.payload->>'eventId' = e.id::text`);
-    await q.query(stalledFunction([STALLED_SENDS, STALLED_EVENT_JOBS, STALLED_FALLBACK_CHECKS, STALLED_WEBHOOK_DELIVERIES]));
+    await q.query(stalledFunction([STALLED_SENDS, STALLED_EVENT_JOBS, STALLED_FALLBACK_CHECKS, STALLED_WEBHOOK_DELIVERIES, STALLED_WEBHOOK_BATCHES]));
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(stalledFunction([STALLED_SENDS, STALLED_EVENTS, STALLED_FALLBACK_CHECKS, STALLED_WEBHOOK_DELIVERIES]));
+    await q.query(stalledFunction([STALLED_SENDS, STALLED_EVENTS, STALLED_FALLBACK_CHECKS, STALLED_WEBHOOK_DELIVERIES, STALLED_WEBHOOK_BATCHES]));
     await q.query(`ALTER TABLE inbound_events DROP COLUMN IF EXISTS job_id`);
   }
 }

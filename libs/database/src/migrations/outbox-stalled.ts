@@ -56,3 +56,12 @@ export const STALLED_WEBHOOK_DELIVERIES = `SELECT o.id, o.workspace_id, o.job_na
    WHERE d.status = 'pending' AND coalesce(d.next_attempt_at, d.created_at) < now() - older_than
    AND o.published_at IS NOT NULL AND o.created_at < now() - older_than
    ORDER BY o.created_at LIMIT max_rows`;
+
+// A delivery still pending long after it was due, written by a fan-out that gave its event's
+// deliveries one `webhook.deliver_batch` job (the job's outbox row id is the delivery's batch_id).
+export const STALLED_WEBHOOK_BATCHES = `SELECT o.id, o.workspace_id, o.job_name, o.payload
+   FROM outbox o
+   WHERE o.id IN (SELECT d.batch_id FROM webhook_deliveries d
+                  WHERE d.status = 'pending' AND d.batch_id IS NOT NULL AND coalesce(d.next_attempt_at, d.created_at) < now() - older_than)
+   AND o.job_name = 'webhook.deliver_batch' AND o.published_at IS NOT NULL AND o.created_at < now() - older_than
+   ORDER BY o.created_at LIMIT max_rows`;

@@ -3,23 +3,35 @@ import type { Redis } from 'ioredis';
 import { CONFIG, type FerryConfig } from '#config';
 import { REDIS } from '#queue';
 
-// Expired leases (a worker that died holding one) are dropped first; then a lease is taken if fewer
-// than the cap are held. One script, so two workers cannot both take the last slot.
+// For each (key, holder) in turn: expired leases (a worker that died holding one) are dropped first;
+// then a lease is taken if fewer than the cap are held. One script, so two workers cannot both take
+// the last slot; one call for every delivery of a batch.
 const ACQUIRE = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return 1`;
+local taken = {}
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
+  if redis.call('ZCARD', key) >= tonumber(ARGV[3]) then
+    taken[i] = 0
+  else
+    redis.call('ZADD', key, ARGV[2], ARGV[4 + i])
+    redis.call('PEXPIRE', key, ARGV[4])
+    taken[i] = 1
+  end
+end
+return taken`;
 
 /**
  * Per-endpoint fairness: at most WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT deliveries to one endpoint are in
  * flight at once, across every worker. A slow endpoint's other deliveries wait (deferred, no try
  * spent) instead of filling the worker's slots, so deliveries to every other endpoint keep flowing.
- * A slot is a lease in a Redis sorted set that lapses by itself if its holder dies.
+ * A slot is a lease in a Redis sorted set that lapses by itself if its holder dies. Releases made in
+ * the same tick share one round trip.
  */
 @Injectable()
 export class EndpointSlots {
+  private releasing: Array<{ endpointId: string; holder: string }> = [];
+  private released: Promise<void> | undefined;
+
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(CONFIG) private readonly config: FerryConfig,
@@ -27,14 +39,40 @@ export class EndpointSlots {
 
   /** Takes a slot for `holder` (a delivery id) on the endpoint; false when the endpoint is at its cap. */
   async acquire(endpointId: string, holder: string): Promise<boolean> {
-    const now = Date.now();
-    const leaseMs = this.config.webhooks.timeoutMs * 2 + 5000;
-    const taken = await this.redis.eval(ACQUIRE, 1, this.key(endpointId), now, now + leaseMs, holder, this.config.webhooks.maxInFlightPerEndpoint, leaseMs);
-    return taken === 1;
+    const [taken] = await this.acquireMany([{ endpointId, holder }]);
+    return taken === true;
   }
 
-  async release(endpointId: string, holder: string): Promise<void> {
-    await this.redis.zrem(this.key(endpointId), holder);
+  /** acquire() for each of `wanted`, in order, in one round trip: which were taken. */
+  async acquireMany(wanted: ReadonlyArray<{ endpointId: string; holder: string }>): Promise<boolean[]> {
+    if (wanted.length === 0) return [];
+    const now = Date.now();
+    const leaseMs = this.config.webhooks.timeoutMs * 2 + 5000;
+    const taken = (await this.redis.eval(
+      ACQUIRE,
+      wanted.length,
+      ...wanted.map((w) => this.key(w.endpointId)),
+      now,
+      now + leaseMs,
+      this.config.webhooks.maxInFlightPerEndpoint,
+      leaseMs,
+      ...wanted.map((w) => w.holder),
+    )) as number[];
+    return wanted.map((_, i) => taken[i] === 1);
+  }
+
+  /** Gives a slot back; releases of the same tick go together. */
+  release(endpointId: string, holder: string): Promise<void> {
+    this.releasing.push({ endpointId, holder });
+    this.released ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const batch = this.releasing;
+      this.releasing = [];
+      this.released = undefined;
+      const pipeline = this.redis.pipeline();
+      for (const { endpointId: id, holder: h } of batch) pipeline.zrem(this.key(id), h);
+      return pipeline.exec().then(() => undefined);
+    });
+    return this.released;
   }
 
   private key(endpointId: string): string {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { uuidv7 } from '#domain';
 import type { TenantTx } from '#database';
+import { type EndpointRow, endpointFromRaw, type RawEndpoint } from '../endpoints/webhook-endpoints.repository.js';
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 
@@ -55,6 +56,28 @@ interface Raw {
   created_at: Date;
 }
 
+/** A successful try, for recordSucceeded. */
+export interface Success {
+  deliveryId: string;
+  endpointId: string;
+  /** A test delivery leaves its endpoint's failing streak alone. */
+  test: boolean;
+  attempt: number;
+  attemptedAt: Date;
+  statusCode: number | null;
+  latencyMs: number;
+  responseExcerpt: string | null;
+}
+
+/** A claimed delivery with its endpoint, read in the claiming statement. */
+export interface Claimed {
+  delivery: DeliveryRow;
+  endpoint: EndpointRow;
+}
+
+/** The endpoint's columns, prefixed `e_` beside the delivery's in one row. */
+const ENDPOINT_COLUMNS = ['id', 'workspace_id', 'url', 'events', 'secret_sealed', 'previous_secret_sealed', 'previous_secret_expires_at', 'failing_since', 'disabled_at', 'disabled_reason', 'created_at', 'updated_at'] as const;
+
 const toRow = (r: Raw): DeliveryRow => ({
   id: r.id,
   endpointId: r.endpoint_id,
@@ -70,6 +93,12 @@ const toRow = (r: Raw): DeliveryRow => ({
   createdAt: r.created_at,
 });
 
+/** A delivery row with its endpoint's columns (`e_` + column) beside it. */
+const toClaimed = (r: Raw & Record<string, unknown>): Claimed => ({
+  delivery: toRow(r),
+  endpoint: endpointFromRaw(Object.fromEntries(ENDPOINT_COLUMNS.map((c) => [c, r[`e_${c}`]])) as unknown as RawEndpoint),
+});
+
 /** How long a worker holds a delivery while it calls the endpoint; a crashed worker's hold lapses. */
 const CLAIM_SECONDS = 120;
 
@@ -77,25 +106,38 @@ const CLAIM_SECONDS = 120;
 @Injectable()
 export class WebhookDeliveriesRepository {
   /**
-   * One pending delivery per endpoint for the event; endpoints that already have one are skipped
-   * (fan-out runs again after a crash). Answers the ids written now.
+   * The fan-out in one statement: one pending delivery, due at `at`, per enabled endpoint of the
+   * workspace subscribed to the event's type, and per `perBatch` of them one `webhook.deliver_batch`
+   * outbox row (id = the batch id, payload = the ids written now). Endpoints that already have a
+   * delivery of the event are skipped (fan-out runs again after a crash), and a batch left with none
+   * writes no row. Answers the ids written, by batch.
    */
-  async insertForEndpoints(
-    tx: TenantTx,
-    deliveries: Array<{ id: string; endpointId: string }>,
-    event: { id: string; type: string; body: string },
-    at: Date,
-  ): Promise<string[]> {
-    if (deliveries.length === 0) return [];
-    const rows: Array<{ id: string }> = await tx.manager.query(
-      `INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_id, event_type, body, status, next_attempt_at)
-       SELECT d.id, $1, d.endpoint_id, $4, $5, $6, 'pending', $7
-       FROM unnest($2::uuid[], $3::uuid[]) AS d(id, endpoint_id)
-       ON CONFLICT (workspace_id, endpoint_id, event_id) WHERE replay_of IS NULL DO NOTHING
-       RETURNING id`,
-      [tx.workspaceId, deliveries.map((d) => d.id), deliveries.map((d) => d.endpointId), event.id, event.type, event.body, at],
+  async fanOut(tx: TenantTx, event: { id: string; type: string; body: string }, at: Date, perBatch: number): Promise<Map<string, string[]>> {
+    const rows: Array<{ id: string; batch_id: string }> = await tx.manager.query(
+      `WITH targets AS (
+         SELECT e.id AS endpoint_id, (row_number() OVER (ORDER BY e.id) - 1) / $6 AS chunk
+         FROM webhook_endpoints e WHERE e.workspace_id = $1 AND e.disabled_at IS NULL AND $3::text = ANY(e.events)),
+       batches AS (SELECT chunk, ferry_uuidv7() AS batch_id FROM (SELECT DISTINCT chunk FROM targets) c),
+       written AS (
+         INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_id, event_type, body, status, next_attempt_at, batch_id)
+         SELECT ferry_uuidv7(), $1::uuid, t.endpoint_id, $2, $3, $4, 'pending', $5, b.batch_id
+         FROM targets t JOIN batches b USING (chunk)
+         ON CONFLICT (workspace_id, endpoint_id, event_id) WHERE replay_of IS NULL DO NOTHING
+         RETURNING id, batch_id),
+       jobs AS (
+         INSERT INTO outbox (id, workspace_id, job_name, payload)
+         SELECT batch_id, $1::uuid, 'webhook.deliver_batch', jsonb_build_object('workspaceId', $1::uuid::text, 'deliveryIds', jsonb_agg(id::text ORDER BY id))
+         FROM written GROUP BY batch_id)
+       SELECT id, batch_id FROM written ORDER BY id`,
+      [tx.workspaceId, event.id, event.type, event.body, at, perBatch],
     );
-    return rows.map((r) => r.id);
+    const batches = new Map<string, string[]>();
+    for (const row of rows) {
+      const ids = batches.get(row.batch_id);
+      if (ids) ids.push(row.id);
+      else batches.set(row.batch_id, [row.id]);
+    }
+    return batches;
   }
 
   async insertOne(
@@ -127,6 +169,81 @@ export class WebhookDeliveriesRepository {
       [tx.workspaceId, id, CLAIM_SECONDS],
     );
     return rows[0] ? toRow(rows[0]) : null;
+  }
+
+  /**
+   * claim() of many, each with its endpoint, in one statement: only those due at `now` (a delivery
+   * waiting for its scheduled retry has a job of its own for it), pending, and not held by another
+   * worker. A delivery whose endpoint is gone is not taken.
+   */
+  async claimDue(tx: TenantTx, ids: string[], now: Date): Promise<Claimed[]> {
+    if (ids.length === 0) return [];
+    const rows: Array<Raw & Record<string, unknown>> = await tx.manager.query(
+      `WITH changed AS (UPDATE webhook_deliveries d SET claimed_until = now() + make_interval(secs => $3)
+         FROM webhook_endpoints e
+         WHERE d.workspace_id = $1 AND d.id = ANY($2::uuid[]) AND d.status = 'pending' AND (d.claimed_until IS NULL OR d.claimed_until < now())
+           AND coalesce(d.next_attempt_at, d.created_at) <= $4
+           AND e.workspace_id = d.workspace_id AND e.id = d.endpoint_id
+         RETURNING d.*, ${ENDPOINT_COLUMNS.map((c) => `e.${c} AS e_${c}`).join(', ')})
+       SELECT * FROM changed`,
+      [tx.workspaceId, ids, CLAIM_SECONDS, now],
+    );
+    return rows.map(toClaimed);
+  }
+
+  /** claim() of one delivery with its endpoint, in one statement, due or not (the caller decides when). */
+  async claimWithEndpoint(tx: TenantTx, id: string): Promise<Claimed | null> {
+    const rows: Array<Raw & Record<string, unknown>> = await tx.manager.query(
+      `WITH changed AS (UPDATE webhook_deliveries d SET claimed_until = now() + make_interval(secs => $3)
+         FROM webhook_endpoints e
+         WHERE d.workspace_id = $1 AND d.id = $2 AND d.status = 'pending' AND (d.claimed_until IS NULL OR d.claimed_until < now())
+           AND e.workspace_id = d.workspace_id AND e.id = d.endpoint_id
+         RETURNING d.*, ${ENDPOINT_COLUMNS.map((c) => `e.${c} AS e_${c}`).join(', ')})
+       SELECT * FROM changed`,
+      [tx.workspaceId, id, CLAIM_SECONDS],
+    );
+    return rows[0] ? toClaimed(rows[0]) : null;
+  }
+
+  async releaseMany(tx: TenantTx, ids: string[]): Promise<void> {
+    await tx.manager.query(`UPDATE webhook_deliveries SET claimed_until = NULL WHERE workspace_id = $1 AND id = ANY($2::uuid[])`, [tx.workspaceId, ids]);
+  }
+
+  /**
+   * Successful tries, recorded in one statement: each one's attempt row, its delivery settled as
+   * succeeded, and the failing streak of its endpoint ended.
+   */
+  async recordSucceeded(tx: TenantTx, successes: Success[]): Promise<void> {
+    if (successes.length === 0) return;
+    const column = <T>(pick: (s: Success) => T): T[] => successes.map(pick);
+    await tx.manager.query(
+      `WITH s AS (
+         SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::boolean[], $6::int[], $7::timestamptz[], $8::int[], $9::int[], $10::text[])
+           AS s(attempt_id, delivery_id, endpoint_id, test, attempt, attempted_at, status_code, latency_ms, response_excerpt)),
+       attempts AS (
+         INSERT INTO webhook_attempts (id, workspace_id, delivery_id, attempt, attempted_at, succeeded, status_code, latency_ms, response_excerpt, error)
+         SELECT attempt_id, $1, delivery_id, attempt, attempted_at, true, status_code, latency_ms, response_excerpt, NULL FROM s),
+       settled AS (
+         UPDATE webhook_deliveries d SET status = 'succeeded', attempt_count = s.attempt, next_attempt_at = NULL, failure_reason = NULL,
+           claimed_until = NULL, updated_at = now()
+         FROM s WHERE d.workspace_id = $1 AND d.id = s.delivery_id),
+       recovered AS (
+         UPDATE webhook_endpoints SET failing_since = NULL
+         WHERE workspace_id = $1 AND id IN (SELECT endpoint_id FROM s WHERE NOT test) AND failing_since IS NOT NULL)
+       SELECT 1`,
+      [
+        tx.workspaceId,
+        column(() => uuidv7()),
+        column((s) => s.deliveryId),
+        column((s) => s.endpointId),
+        column((s) => s.test),
+        column((s) => s.attempt),
+        column((s) => s.attemptedAt),
+        column((s) => s.statusCode),
+        column((s) => s.latencyMs),
+        column((s) => s.responseExcerpt),
+      ],
+    );
   }
 
   async release(tx: TenantTx, id: string): Promise<void> {

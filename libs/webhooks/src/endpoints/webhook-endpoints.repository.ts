@@ -16,7 +16,8 @@ export interface EndpointRow {
   updatedAt: Date;
 }
 
-interface Raw {
+/** A webhook_endpoints row as Postgres answers it. */
+export interface RawEndpoint {
   id: string;
   workspace_id: string;
   url: string;
@@ -31,7 +32,7 @@ interface Raw {
   updated_at: Date;
 }
 
-const toRow = (r: Raw): EndpointRow => ({
+export const endpointFromRaw = (r: RawEndpoint): EndpointRow => ({
   id: r.id,
   workspaceId: r.workspace_id,
   url: r.url,
@@ -53,37 +54,29 @@ const toRow = (r: Raw): EndpointRow => ({
 @Injectable()
 export class WebhookEndpointsRepository {
   async insert(tx: TenantTx, row: { id: string; url: string; events: string[]; secretSealed: string }): Promise<EndpointRow> {
-    const rows: Raw[] = await tx.manager.query(
+    const rows: RawEndpoint[] = await tx.manager.query(
       `INSERT INTO webhook_endpoints (id, workspace_id, url, events, secret_sealed) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
       [row.id, tx.workspaceId, row.url, row.events, row.secretSealed],
     );
-    return toRow(rows[0]!);
+    return endpointFromRaw(rows[0]!);
   }
 
   async find(tx: TenantTx, id: string): Promise<EndpointRow | null> {
-    const rows: Raw[] = await tx.manager.query(`SELECT * FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2`, [tx.workspaceId, id]);
-    return rows[0] ? toRow(rows[0]) : null;
+    const rows: RawEndpoint[] = await tx.manager.query(`SELECT * FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2`, [tx.workspaceId, id]);
+    return rows[0] ? endpointFromRaw(rows[0]) : null;
   }
 
   /** Keyset page in creation order (ids are UUIDv7). */
   async listPage(tx: TenantTx, afterId: string | null, limit: number): Promise<EndpointRow[]> {
-    const rows: Raw[] = await tx.manager.query(
+    const rows: RawEndpoint[] = await tx.manager.query(
       `SELECT * FROM webhook_endpoints WHERE workspace_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
       [tx.workspaceId, afterId, limit],
     );
-    return rows.map(toRow);
-  }
-
-  /** The enabled endpoints subscribed to an event type: the fan-out's targets. */
-  async subscribedTo(tx: TenantTx, eventType: string): Promise<Array<{ id: string }>> {
-    return tx.manager.query(
-      `SELECT id FROM webhook_endpoints WHERE workspace_id = $1 AND disabled_at IS NULL AND $2 = ANY(events)`,
-      [tx.workspaceId, eventType],
-    );
+    return rows.map(endpointFromRaw);
   }
 
   async update(tx: TenantTx, id: string, change: { url?: string; events?: string[]; enabled?: boolean }): Promise<EndpointRow | null> {
-    const rows: Raw[] = await tx.manager.query(
+    const rows: RawEndpoint[] = await tx.manager.query(
       `WITH changed AS (UPDATE webhook_endpoints SET
          url = coalesce($3, url),
          events = coalesce($4, events),
@@ -94,16 +87,16 @@ export class WebhookEndpointsRepository {
        WHERE workspace_id = $1 AND id = $2 RETURNING *) SELECT * FROM changed`,
       [tx.workspaceId, id, change.url ?? null, change.events ?? null, change.enabled ?? null],
     );
-    return rows[0] ? toRow(rows[0]) : null;
+    return rows[0] ? endpointFromRaw(rows[0]) : null;
   }
 
   async rotateSecret(tx: TenantTx, id: string, secretSealed: string, previousSealed: string, previousExpiresAt: Date): Promise<EndpointRow | null> {
-    const rows: Raw[] = await tx.manager.query(
+    const rows: RawEndpoint[] = await tx.manager.query(
       `WITH changed AS (UPDATE webhook_endpoints SET secret_sealed = $3, previous_secret_sealed = $4, previous_secret_expires_at = $5, updated_at = now()
        WHERE workspace_id = $1 AND id = $2 RETURNING *) SELECT * FROM changed`,
       [tx.workspaceId, id, secretSealed, previousSealed, previousExpiresAt],
     );
-    return rows[0] ? toRow(rows[0]) : null;
+    return rows[0] ? endpointFromRaw(rows[0]) : null;
   }
 
   async remove(tx: TenantTx, id: string): Promise<boolean> {

@@ -19,9 +19,20 @@ export interface WebhookEndpointChange {
   enabled?: boolean;
 }
 
+/** How many opened secrets a process keeps (about 100 bytes each). */
+const OPENED_SECRETS_MAX = 10_000;
+
 /** Integrator webhook endpoints: subscriptions to event types, each with its signing secret. */
 @Injectable()
 export class WebhookEndpointsService {
+  /**
+   * Secrets already opened, keyed by endpoint and sealed value: a sealed value always opens to the
+   * same secret, so an entry is never stale. A rotation writes a new sealed value (a new key); which
+   * secrets sign is still decided from the row read with each delivery (the previous one only until
+   * its expiry), and the URL and enabled state are never cached.
+   */
+  private readonly opened = new Map<string, string>();
+
   constructor(
     private readonly db: TenantDb,
     private readonly endpoints: WebhookEndpointsRepository,
@@ -82,11 +93,22 @@ export class WebhookEndpointsService {
 
   /** The secrets that sign at `now`: the current one, and the previous one within 24 h of a rotation. */
   signingSecrets(endpoint: EndpointRow, now: Date): string[] {
-    const secrets = [this.cipher.open(endpoint.secretSealed, endpoint.id)];
+    const secrets = [this.open(endpoint.secretSealed, endpoint.id)];
     if (endpoint.previousSecretSealed && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now) {
-      secrets.push(this.cipher.open(endpoint.previousSecretSealed, endpoint.id));
+      secrets.push(this.open(endpoint.previousSecretSealed, endpoint.id));
     }
     return secrets;
+  }
+
+  private open(sealed: string, endpointId: string): string {
+    const key = `${endpointId} ${sealed}`;
+    let secret = this.opened.get(key);
+    if (secret === undefined) {
+      secret = this.cipher.open(sealed, endpointId);
+      if (this.opened.size >= OPENED_SECRETS_MAX) this.opened.clear();
+      this.opened.set(key, secret);
+    }
+    return secret;
   }
 
   async require(workspaceId: string, id: string): Promise<EndpointRow> {
