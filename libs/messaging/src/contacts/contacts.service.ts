@@ -59,7 +59,7 @@ export class ContactsService {
           customAttributes: fields.customAttributes ?? {},
         }),
       );
-      await this.events.contact(tx, 'contact.created', contact.id);
+      await this.events.contactCreated(tx, contact);
       return { contact, identities: [] };
     });
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type EventEnvelope, type EventType, uuidv7 } from '#domain';
-import type { TenantTx } from '#database';
+import type { ContactEntity, TenantTx } from '#database';
 import { Outbox } from '#queue';
 import { ContactsRepository } from '../contacts/contacts.repository.js';
 import { IdentitiesRepository } from '../contacts/identities.repository.js';
@@ -102,6 +102,11 @@ export class EventWriter {
   async contact(tx: TenantTx, type: ContactEvent, contactId: string): Promise<void> {
     const contact = await this.contacts.findById(tx, contactId);
     if (contact) await this.emit(tx, type, contactEventData(contact, await this.identities.listByContact(tx, contactId)));
+  }
+
+  /** contact.created for a contact just written, with no identity yet: from the row in hand. */
+  async contactCreated(tx: TenantTx, contact: ContactEntity): Promise<void> {
+    await this.emit(tx, 'contact.created', contactEventData(contact, []));
   }
 
   /** `contactId` remains; `mergedContactIds` were folded into it. */
