@@ -33,6 +33,21 @@ export class DeliveryAttemptsRepository {
     );
   }
 
+  /**
+   * insertSending, unless the message has a try open already (one that another run of its job opened
+   * and committed while this run waited for the message's lock): answers whether it was written.
+   */
+  async insertSendingIfNoneOpen(tx: TenantTx, attempt: NewAttempt): Promise<boolean> {
+    const rows: unknown[] = await tx.manager.query(
+      `INSERT INTO delivery_attempts (id, workspace_id, message_id, identity_id, inbox_id, channel, status)
+       SELECT $1, $2, $3, $4, $5, $6, 'sending'
+       WHERE NOT EXISTS (SELECT 1 FROM delivery_attempts WHERE workspace_id = $2 AND message_id = $3 AND status = ANY($7))
+       RETURNING id`,
+      [attempt.id, tx.workspaceId, attempt.messageId, attempt.identityId, attempt.inboxId, attempt.channel, OPEN_ATTEMPT_STATUSES],
+    );
+    return rows.length > 0;
+  }
+
   /** A try that never settled (the worker died during the call, or the call timed out), with its age. */
   async findOpen(tx: TenantTx, messageId: string): Promise<{ id: string; ageMs: number } | null> {
     const rows: Array<{ id: string; ageMs: number }> = await tx.manager.query(

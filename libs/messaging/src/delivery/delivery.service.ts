@@ -21,19 +21,18 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type FerryConfig } from '#config';
-import { type Channel, DomainError, isUuid, uuidv7 } from '#domain';
+import { type Channel, DomainError, isUuid, routeAhead, startsDeadline, uuidv7 } from '#domain';
 import { TenantDb, type TenantTx } from '#database';
 import type { ChannelConfigs, OutboundMessage, SendOutcome } from '#channels';
-import { type JobContext, JobDeferred, JobRetryable } from '#queue';
+import { type JobContext, JobDeferred, JobRetryable, Outbox } from '#queue';
 import { OutboundGuard } from '#net';
-import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { EventWriter } from '../events/event-writer.js';
 import { type InboxCredentials, InboxesService } from '../inboxes/inboxes.service.js';
 import { type AdapterLookup, CHANNEL_ADAPTERS } from './channel-adapters.js';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository.js';
 import { FallbackService, type IdentityWindow } from './fallback.service.js';
 import { nextStep, type OutcomePlan, planOutcome } from './delivery-rules.js';
-import { type OutboundRow, OutboundMessagesRepository } from './outbound-messages.repository.js';
+import { type ClaimRow, OutboundMessagesRepository } from './outbound-messages.repository.js';
 import { emailThreading, outboundRequest } from './outbound-request.js';
 import { SendOrder } from './send-order.js';
 import { pairIntervalOf, SendRateLimiter, sendRateOf } from './send-rate-limiter.js';
@@ -42,17 +41,19 @@ import { RedisTokenCache } from './token-cache.js';
 /** A LINE reply token this close to its expiry is left alone: the push is as good and cannot miss. */
 const REPLY_TOKEN_MARGIN_MS = 5000;
 
+/** A run that finds a try opened by another run of the same send (taken over while it ran) comes back after this. */
+const OPEN_ELSEWHERE_WAIT_MS = 1000;
+
 type Claim =
   | { kind: 'done' }
   | { kind: 'wait'; delayMs: number; reason: string; blockerId?: string }
-  | { kind: 'send'; attemptId: string; identityId: string; inbox: InboxCredentials; request: OutboundMessage };
+  | { kind: 'send'; attemptId: string; identityId: string; fallback: string[]; inbox: InboxCredentials; request: OutboundMessage };
 
 @Injectable()
 export class DeliveryService {
   constructor(
     private readonly db: TenantDb,
     private readonly inboxes: InboxesService,
-    private readonly identities: IdentitiesRepository,
     private readonly messages: OutboundMessagesRepository,
     private readonly attempts: DeliveryAttemptsRepository,
     private readonly limiter: SendRateLimiter,
@@ -63,6 +64,7 @@ export class DeliveryService {
     @Inject(CONFIG) private readonly config: FerryConfig,
     private readonly events: EventWriter,
     private readonly guard: OutboundGuard,
+    private readonly outbox: Outbox,
   ) {}
 
   /**
@@ -80,17 +82,20 @@ export class DeliveryService {
       const started = performance.now();
       const outcome = await this.call(claim.inbox, claim.request);
       const latencyMs = Math.round(performance.now() - started);
-      const plan = await this.db.run(workspaceId, (tx) => this.settle(tx, claim, outcome, latencyMs, job));
-      if (plan.retry) throw new JobRetryable(plan.retry.reason, plan.retry.retryAfterMs);
+      const settled = await this.db.run(workspaceId, (tx) => this.settle(tx, claim, outcome, latencyMs, job));
+      if (settled.retry) throw new JobRetryable(settled.retry.reason, settled.retry.retryAfterMs);
+      // Sent with no later message of its conversation queued: nobody can be waiting for it (one that
+      // is written and claimed in the instant before this commit waits ORDER_WAIT_MS at most).
+      if (!settled.laterQueued) return;
     }
     // It left the queue (or was never in it): the messages written after it may go.
     await this.order.release(workspaceId, messageId);
   }
 
   private async claim(tx: TenantTx, messageId: string, job: JobContext): Promise<Claim> {
-    const message = await this.messages.lockForSend(tx, messageId);
+    const message = await this.messages.claimForSend(tx, messageId);
     const sendable = message?.direction === 'out' && message.status === 'queued';
-    const openAttempt = sendable ? await this.attempts.findOpen(tx, messageId) : null;
+    const openAttempt = sendable ? message.openAttempt : null;
     // A try in doubt whose receipt already arrived (its status.apply job still waits in the queue's
     // backlog) did reach the provider: it is sent, and never sent again however long the backlog.
     const receipted = openAttempt && message ? await this.messages.pendingReceipt(tx, messageId, message.inboxId) : null;
@@ -103,7 +108,7 @@ export class DeliveryService {
     }
     const step = nextStep({
       message,
-      earlierQueuedId: sendable ? await this.messages.earlierQueued(tx, message.conversationId, message.id) : null,
+      earlierQueuedId: sendable ? message.earlierQueuedId : null,
       openAttempt,
       inDoubtGraceMs: this.config.delivery.inDoubtGraceMs,
     });
@@ -115,7 +120,7 @@ export class DeliveryService {
       return { kind: 'done' };
     }
     if (step.kind === 'wait') return step;
-    const target = await this.target(tx, message);
+    const target = this.target(message);
     const unreachable = 'failure' in target ? target.failure : await this.fallback.unreachableNow(tx, message, target.identity);
     if ('failure' in target || unreachable) {
       await this.fallback.leave(tx, message, null, 'unreachable', unreachable ?? { code: 'delivery.no_identity', reason: 'No identity to send to' });
@@ -132,7 +137,8 @@ export class DeliveryService {
       await this.attempts.markUnconfirmed(tx, step.unconfirmedAttemptId, 'No answer recorded and no receipt within the grace period; sent again');
     }
     const attemptId = uuidv7();
-    await this.attempts.insertSending(tx, { id: attemptId, messageId, identityId: identity.id, inboxId: inbox.id, channel: inbox.channel });
+    const opened = await this.attempts.insertSendingIfNoneOpen(tx, { id: attemptId, messageId, identityId: identity.id, inboxId: inbox.id, channel: inbox.channel });
+    if (!opened) return { kind: 'wait', delayMs: OPEN_ELSEWHERE_WAIT_MS, reason: 'another run of this send has a try open' };
     const request = outboundRequest({
       message,
       to: identity.externalId,
@@ -142,27 +148,19 @@ export class DeliveryService {
       replyToken: inbox.channel === 'line' ? await this.messages.takeReplyToken(tx, identity.id, REPLY_TOKEN_MARGIN_MS) : null,
       email: inbox.channel === 'email' ? emailThreading(await this.messages.emailThread(tx, message.conversationId, message.id), inbox.name) : undefined,
     });
-    return { kind: 'send', attemptId, identityId: identity.id, inbox, request };
+    return { kind: 'send', attemptId, identityId: identity.id, fallback: message.fallback, inbox, request };
   }
 
   /** The inbox (decrypted) and identity the message leaves by, or why it cannot leave at all. */
-  private async target(
-    tx: TenantTx,
-    message: OutboundRow,
-  ): Promise<{ inbox: InboxCredentials; identity: IdentityWindow & { externalId: string } } | { failure: { code: string; reason: string } }> {
-    if (!message.inboxId || !message.identityId) {
+  private target(
+    message: ClaimRow,
+  ): { inbox: InboxCredentials; identity: IdentityWindow & { externalId: string } } | { failure: { code: string; reason: string } } {
+    const { identity } = message;
+    if (!message.inboxId || !message.identityId || !identity) {
       return { failure: { code: 'delivery.no_identity', reason: 'The contact identity this message was addressed to no longer exists' } };
     }
-    const identity = await this.identities.findById(tx, message.identityId);
-    if (!identity) return { failure: { code: 'delivery.no_identity', reason: 'The contact identity this message was addressed to no longer exists' } };
-    try {
-      return { inbox: await this.inboxes.credentials(tx, message.inboxId), identity };
-    } catch (error) {
-      if (error instanceof DomainError && error.code === 'inbox.not_found') {
-        return { failure: { code: 'delivery.inbox_deleted', reason: 'The inbox this message was to leave by was deleted' } };
-      }
-      throw error;
-    }
+    if (!message.inbox) return { failure: { code: 'delivery.inbox_deleted', reason: 'The inbox this message was to leave by was deleted' } };
+    return { inbox: this.inboxes.credentialsOf(message.inbox), identity };
   }
 
   /** The provider call. An adapter that throws is a transient failure, in doubt (it may have sent). */
@@ -181,6 +179,42 @@ export class DeliveryService {
   }
 
   private async settle(
+    tx: TenantTx,
+    claim: Extract<Claim, { kind: 'send' }>,
+    outcome: SendOutcome,
+    latencyMs: number,
+    job: JobContext,
+  ): Promise<{ retry: OutcomePlan['retry']; laterQueued: boolean }> {
+    // The common case in one statement: accepted, still queued on this hop, no deadline to start.
+    if (outcome.ok && !startsDeadline(claim.inbox.channel, routeAhead(claim.identityId, claim.fallback))) {
+      const messageId = claim.request.messageId;
+      const usage = this.outbox.prepare('billing.usage', { workspaceId: tx.workspaceId, messageId });
+      const email = claim.request.email ? { messageId: outcome.providerMessageId, subject: claim.request.email.subject } : undefined;
+      const sent = await this.messages.settleSent(
+        tx,
+        {
+          messageId,
+          attemptId: claim.attemptId,
+          identityId: claim.identityId,
+          externalId: outcome.providerMessageId,
+          providerRequestId: outcome.providerRequestId ?? null,
+          responseCode: outcome.responseCode ?? null,
+          latencyMs,
+          email,
+        },
+        usage,
+      );
+      if (sent) {
+        this.outbox.publishAfterCommit(tx, usage);
+        await this.events.messageWritten(tx, 'message.updated', sent.message, sent.eventSubscribed);
+        return { retry: null, laterQueued: sent.laterQueued };
+      }
+    }
+    return { retry: (await this.settleInFull(tx, claim, outcome, latencyMs, job)).retry, laterQueued: true };
+  }
+
+  /** Any answer, in any state the message may have reached meanwhile. */
+  private async settleInFull(
     tx: TenantTx,
     claim: Extract<Claim, { kind: 'send' }>,
     outcome: SendOutcome,

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Channel, MessageDirection, MessageStatus } from '#domain';
 import type { TemplateRef, TenantTx } from '#database';
-import { Outbox } from '#queue';
+import { Outbox, type StagedJob } from '#queue';
+import type { MessageRow } from '../messages/messages.repository.js';
+import { OPEN_ATTEMPT_STATUSES } from './delivery-rules.js';
 
 /** A message as delivery reads it, with the channel of its inbox (deleted inboxes included). */
 export interface OutboundRow {
@@ -18,6 +20,52 @@ export interface OutboundRow {
   externalId: string | null;
   /** The identities of its route after the first (see routeAhead in #domain). */
   fallback: string[];
+}
+
+/**
+ * What a send needs to decide and go, read in the one statement that locks the message: the order it
+ * keeps, a try left open, the identity it goes to and its inbox (sealed secrets included).
+ */
+export interface ClaimRow extends OutboundRow {
+  earlierQueuedId: string | null;
+  openAttempt: { id: string; ageMs: number } | null;
+  identity: { id: string; channel: Channel; externalId: string; lastInboundAt: Date | null; unsubscribedAt: Date | null } | null;
+  /** Null when the inbox is deleted (or gone). */
+  inbox: { id: string; name: string; channel: Channel; config: Record<string, unknown>; secrets: string | null } | null;
+}
+
+interface ClaimSqlRow extends OutboundRow {
+  earlierQueuedId: string | null;
+  openAttemptId: string | null;
+  openAttemptAgeMs: number | null;
+  ciId: string | null;
+  ciChannel: Channel | null;
+  ciExternalId: string | null;
+  ciLastInboundAt: Date | null;
+  ciUnsubscribedAt: Date | null;
+  inboxName: string | null;
+  inboxConfig: Record<string, unknown> | null;
+  inboxSecrets: string | null;
+  inboxDeleted: boolean | null;
+}
+
+/** The provider's acceptance of a send, as the fast settle writes it (see settleSent). */
+export interface SentWrite {
+  messageId: string;
+  attemptId: string;
+  identityId: string;
+  externalId: string;
+  providerRequestId: string | null;
+  responseCode: string | null;
+  latencyMs: number;
+  email: { messageId: string; subject: string } | undefined;
+}
+
+/** The message as settleSent left it, whether anyone subscribes to its event, whether a later one waits. */
+export interface SentRow {
+  message: MessageRow;
+  eventSubscribed: boolean;
+  laterQueued: boolean;
 }
 
 export interface EmailThreadRow {
@@ -43,6 +91,115 @@ export class OutboundMessagesRepository {
       [tx.workspaceId, id],
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * The message locked until the transaction ends (as lockForSend), with everything its send decides
+   * on, in one round trip. The parts beside the message row are read from the statement's snapshot,
+   * which may predate a run of the same job that committed while this one waited for the lock: the
+   * attempt insert (insertSendingIfNoneOpen) checks again, so a try is never opened twice.
+   */
+  async claimForSend(tx: TenantTx, id: string): Promise<ClaimRow | null> {
+    const rows: ClaimSqlRow[] = await tx.manager.query(
+      `SELECT m.id, m.conversation_id AS "conversationId", m.direction, m.status, m.body, m.template,
+              m.identity_id AS "identityId", m.inbox_id AS "inboxId", i.channel, m.external_id AS "externalId", m.fallback,
+              q.id AS "earlierQueuedId", oa.id AS "openAttemptId", oa.age_ms AS "openAttemptAgeMs",
+              ci.id AS "ciId", ci.channel AS "ciChannel", ci.external_id AS "ciExternalId",
+              ci.last_inbound_at AS "ciLastInboundAt", ci.unsubscribed_at AS "ciUnsubscribedAt",
+              i.name AS "inboxName", i.config AS "inboxConfig", i.secrets AS "inboxSecrets", (i.deleted_at IS NOT NULL) AS "inboxDeleted"
+       FROM messages m
+       LEFT JOIN inboxes i ON i.workspace_id = m.workspace_id AND i.id = m.inbox_id
+       LEFT JOIN contact_identities ci ON ci.workspace_id = m.workspace_id AND ci.id = m.identity_id
+       LEFT JOIN LATERAL (
+         SELECT e.id FROM messages e
+         WHERE e.workspace_id = m.workspace_id AND e.conversation_id = m.conversation_id AND e.direction = 'out' AND e.status = 'queued' AND e.id < m.id
+         ORDER BY e.id DESC LIMIT 1) q ON m.direction = 'out' AND m.status = 'queued'
+       LEFT JOIN LATERAL (
+         SELECT a.id, (EXTRACT(EPOCH FROM clock_timestamp() - a.created_at) * 1000)::float8 AS age_ms FROM delivery_attempts a
+         WHERE a.workspace_id = m.workspace_id AND a.message_id = m.id AND a.status = ANY($3)
+         ORDER BY a.created_at DESC, a.id DESC LIMIT 1) oa ON m.direction = 'out' AND m.status = 'queued'
+       WHERE m.workspace_id = $1 AND m.id = $2
+       FOR UPDATE OF m`,
+      [tx.workspaceId, id, OPEN_ATTEMPT_STATUSES],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      id: row.id,
+      conversationId: row.conversationId,
+      direction: row.direction,
+      status: row.status,
+      body: row.body,
+      template: row.template,
+      identityId: row.identityId,
+      inboxId: row.inboxId,
+      channel: row.channel,
+      externalId: row.externalId,
+      fallback: row.fallback,
+      earlierQueuedId: row.earlierQueuedId,
+      openAttempt: row.openAttemptId ? { id: row.openAttemptId, ageMs: row.openAttemptAgeMs ?? 0 } : null,
+      identity: row.ciId
+        ? { id: row.ciId, channel: row.ciChannel!, externalId: row.ciExternalId!, lastInboundAt: row.ciLastInboundAt, unsubscribedAt: row.ciUnsubscribedAt }
+        : null,
+      inbox:
+        row.inboxId && row.channel && row.inboxDeleted === false
+          ? { id: row.inboxId, name: row.inboxName!, channel: row.channel, config: row.inboxConfig ?? {}, secrets: row.inboxSecrets }
+          : null,
+    };
+  }
+
+  /**
+   * The fast settle of a send its provider accepted, in one statement: the message goes from queued to
+   * sent with the provider's id, the attempt records the answer, and the message counts once towards
+   * usage (`usage`, a prepared `billing.usage` job: publish it after commit when a row comes back).
+   * Only while the message is still queued on the identity the attempt went to: null otherwise (a
+   * receipt got there first, a hop moved it, it is gone), and nothing is written: the caller takes
+   * the general path. Answers the message row, whether its `message.updated` has a webhook
+   * subscriber, and whether a later message of its conversation is queued (may wait for this one).
+   */
+  async settleSent(tx: TenantTx, sent: SentWrite, usage: StagedJob<'billing.usage'>): Promise<SentRow | null> {
+    const rows: Array<MessageRow & { eventSubscribed: boolean; laterQueued: boolean }> = await tx.manager.query(
+      `WITH m AS (
+         UPDATE messages
+         SET external_id = $3, status = 'sent', email_message_id = COALESCE($5, email_message_id),
+             email_subject = COALESCE($6, email_subject), updated_at = now()
+         WHERE workspace_id = $1 AND id = $2 AND direction = 'out' AND status = 'queued' AND identity_id = $4
+         RETURNING *),
+       a AS (
+         UPDATE delivery_attempts
+         SET status = 'sent', provider_message_id = $3, provider_request_id = $8, response_code = $9, error_code = NULL, error = NULL, latency_ms = $10
+         WHERE workspace_id = $1 AND id = $7 AND EXISTS (SELECT 1 FROM m)),
+       o AS (
+         INSERT INTO outbox (id, workspace_id, job_name, payload) SELECT $11, $1, $12, $13::jsonb FROM m)
+       SELECT m.id, m.conversation_id AS "conversationId", m.direction, m.type, m.body, m.template, m.status,
+              m.identity_id AS "identityId", m.inbox_id AS "inboxId", i.channel, m.sender_member_id AS "senderMemberId",
+              m.external_id AS "externalId", m.fallback, m.error_code AS "errorCode", m.error_reason AS "errorReason",
+              m.created_at AS "createdAt", m.updated_at AS "updatedAt",
+              ferry_event_subscribed($1, 'message.updated') AS "eventSubscribed",
+              EXISTS (SELECT 1 FROM messages l
+                      WHERE l.workspace_id = $1 AND l.conversation_id = m.conversation_id AND l.direction = 'out' AND l.status = 'queued'
+                        AND l.id > m.id) AS "laterQueued"
+       FROM m LEFT JOIN inboxes i ON i.workspace_id = m.workspace_id AND i.id = m.inbox_id`,
+      [
+        tx.workspaceId,
+        sent.messageId,
+        sent.externalId,
+        sent.identityId,
+        sent.email?.messageId ?? null,
+        sent.email?.subject ?? null,
+        sent.attemptId,
+        sent.providerRequestId,
+        sent.responseCode,
+        sent.latencyMs,
+        usage.id,
+        usage.jobName,
+        usage.payload,
+      ],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const { eventSubscribed, laterQueued, ...message } = row;
+    return { message, eventSubscribed, laterQueued };
   }
 
   /** The latest message written before `id` in the conversation that is still waiting to go out. */

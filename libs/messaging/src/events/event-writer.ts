@@ -44,7 +44,7 @@ export class EventWriter {
   ) {}
 
   async emit<T extends EventType>(tx: TenantTx, type: T, data: EventDataByType[T]): Promise<EventEnvelope<EventDataByType[T]>> {
-    const event: EventEnvelope<EventDataByType[T]> = { id: uuidv7(), type, createdAt: new Date().toISOString(), workspaceId: tx.workspaceId, data };
+    const event = envelope(tx, type, data);
     const job = this.outbox.prepare('event.dispatch', { workspaceId: tx.workspaceId, event: event as unknown as EventEnvelope });
     const written: unknown[] = await tx.manager.query(
       `INSERT INTO outbox (id, workspace_id, job_name, payload)
@@ -93,6 +93,20 @@ export class EventWriter {
     if (row) await this.emit(tx, type, messageEventData(row));
   }
 
+  /**
+   * message(), for a row the caller has just written in a statement that also read
+   * ferry_event_subscribed(workspace, type) (`subscribed`): with no subscriber there is no outbox row
+   * to write, only the live stream to tell after commit.
+   */
+  async messageWritten(tx: TenantTx, type: MessageEvent, row: MessageRow, subscribed: boolean): Promise<void> {
+    if (subscribed) {
+      await this.emit(tx, type, messageEventData(row));
+      return;
+    }
+    const event = envelope(tx, type, messageEventData(row));
+    tx.afterCommit(() => this.live.publish(event as unknown as EventEnvelope));
+  }
+
   async conversation(tx: TenantTx, type: ConversationEvent, conversation: ConversationRow | string): Promise<void> {
     const row = typeof conversation === 'string' ? await this.conversations.findById(tx, conversation) : conversation;
     if (row) await this.emit(tx, type, conversationEventData(row));
@@ -119,4 +133,8 @@ export class EventWriter {
   async inbox(tx: TenantTx, view: Parameters<typeof inboxEventData>[0], deletedAt: Date | null = null): Promise<void> {
     await this.emit(tx, 'inbox.updated', inboxEventData(view, deletedAt));
   }
+}
+
+function envelope<T extends EventType>(tx: TenantTx, type: T, data: EventDataByType[T]): EventEnvelope<EventDataByType[T]> {
+  return { id: uuidv7(), type, createdAt: new Date().toISOString(), workspaceId: tx.workspaceId, data };
 }

@@ -35,9 +35,19 @@ export interface UpdateInboxInput {
 /** An inbox with its full decrypted config, narrowed by channel: for senders and hook verifiers only. */
 export type InboxCredentials = { [C in Channel]: { id: string; name: string; channel: C; config: ChannelConfigs[C] } }[Channel];
 
+/** How many opened secrets a process keeps (one entry per inbox and sealed value). */
+const OPENED_SECRETS_MAX = 1000;
+
 /** Inboxes: one connected channel account each, its credentials sealed at rest and never answered. */
 @Injectable()
 export class InboxesService {
+  /**
+   * Secrets opened for sending, by inbox id and sealed value: a send reads the sealed value with its
+   * message, and a changed secret is a new sealed value (a fresh nonce each time), so an entry can
+   * never be stale; there is nothing to invalidate. Bounded: emptied when full.
+   */
+  private readonly opened = new Map<string, Record<string, string>>();
+
   constructor(
     private readonly db: TenantDb,
     private readonly inboxes: InboxesRepository,
@@ -97,6 +107,23 @@ export class InboxesService {
   async credentials(tx: TenantTx, inboxId: string): Promise<InboxCredentials> {
     const row = await this.require(tx, inboxId);
     return { id: row.id, name: row.name, channel: row.channel, config: this.fullConfig(row) } as InboxCredentials;
+  }
+
+  /** Credentials from an inbox row the caller has read already (delivery reads it with the message). */
+  credentialsOf(row: { id: string; name: string; channel: Channel; config: Record<string, unknown>; secrets: string | null }): InboxCredentials {
+    let secrets: Record<string, string> = {};
+    if (row.secrets !== null) {
+      const key = `${row.id}:${row.secrets}`;
+      const cached = this.opened.get(key);
+      if (cached) {
+        secrets = cached;
+      } else {
+        secrets = JSON.parse(this.cipher.open(row.secrets, row.id)) as Record<string, string>;
+        if (this.opened.size >= OPENED_SECRETS_MAX) this.opened.clear();
+        this.opened.set(key, secrets);
+      }
+    }
+    return { id: row.id, name: row.name, channel: row.channel, config: joinSecrets(row.config, secrets) } as InboxCredentials;
   }
 
   private async require(tx: TenantTx, id: string, options: { lock?: boolean } = {}): Promise<InboxEntity> {
