@@ -32,7 +32,7 @@ export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandl
     'webhook.deliver': (payload) => webhooks.deliver(payload.workspaceId, payload.deliveryId),
     'webhook.deliver_batch': (payload) => webhooks.deliverBatch(payload.workspaceId, payload.deliveryIds),
     'billing.event': (payload) => billing.event(payload.workspaceId, payload.eventId),
-    'billing.usage': (payload) => billing.usage(payload.workspaceId, payload.messageId),
+    'billing.usage': (payload) => billing.usage(payload.workspaceId, payload.messageIds ?? [payload.messageId]),
     'billing.report': (payload, job) => billing.report(payload.workspaceId, job),
     'billing.seats': (payload) => billing.seats(payload.workspaceId),
   };

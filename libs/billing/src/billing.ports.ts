@@ -40,7 +40,8 @@ export abstract class Entitlements {
 /** The worker's billing jobs (libs/queue job catalogue). */
 export abstract class BillingJobs {
   abstract event(workspaceId: string, eventId: string): Promise<void>;
-  abstract usage(workspaceId: string, messageId: string): Promise<void>;
+  /** Counts each message once (a message offered again is not counted again). */
+  abstract usage(workspaceId: string, messageIds: string[]): Promise<void>;
   abstract report(workspaceId: string, job: JobContext): Promise<void>;
   abstract seats(workspaceId: string): Promise<void>;
 }

@@ -62,8 +62,8 @@ export class NoopBillingJobs extends BillingJobs {
 
   async event(): Promise<void> {}
 
-  async usage(workspaceId: string, messageId: string): Promise<void> {
-    await this.db.run(workspaceId, (tx) => this.counted.record(tx, messageId, false));
+  async usage(workspaceId: string, messageIds: string[]): Promise<void> {
+    await this.db.run(workspaceId, (tx) => this.counted.recordMany(tx, messageIds, false));
   }
 
   async report(): Promise<void> {}

@@ -19,8 +19,8 @@ export class StripeBillingJobs extends BillingJobs {
     return this.events.process(workspaceId, eventId);
   }
 
-  usage(workspaceId: string, messageId: string): Promise<void> {
-    return this.metering.record(workspaceId, messageId);
+  usage(workspaceId: string, messageIds: string[]): Promise<void> {
+    return this.metering.record(workspaceId, messageIds);
   }
 
   report(workspaceId: string): Promise<void> {

@@ -31,11 +31,11 @@ export class UsageMetering {
   ) {}
 
   /** The `billing.usage` job. Usage on Free is counted (for its limit) but never billed. */
-  async record(workspaceId: string, messageId: string): Promise<void> {
+  async record(workspaceId: string, messageIds: string[]): Promise<void> {
     const billable = await this.db.run(workspaceId, async (tx) => {
       const account = await this.accounts.find(tx);
       const paid = account.stripeCustomerId !== null && effectivePlan(account.plan, account.status) !== 'free';
-      return (await this.usage.record(tx, messageId, paid)) && paid;
+      return (await this.usage.recordMany(tx, messageIds, paid)) > 0 && paid;
     });
     if (billable) await this.scheduleReport(workspaceId);
   }

@@ -36,14 +36,15 @@ export class UsageRepository {
     return rows[0]?.n ?? 0;
   }
 
-  /** Counts the message once, whatever number of times it is offered; true when it was new. */
-  async record(tx: TenantTx, messageId: string, billable: boolean): Promise<boolean> {
+  /** Counts each message once, whatever number of times it is offered; answers how many were new. */
+  async recordMany(tx: TenantTx, messageIds: string[], billable: boolean): Promise<number> {
     const rows: unknown[] = await tx.manager.query(
-      `INSERT INTO billing_usage (workspace_id, message_id, billable) VALUES ($1, $2, $3)
+      `INSERT INTO billing_usage (workspace_id, message_id, billable)
+       SELECT $1, id, $3 FROM unnest($2::uuid[]) AS t(id)
        ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING message_id`,
-      [tx.workspaceId, messageId, billable],
+      [tx.workspaceId, [...new Set(messageIds)], billable],
     );
-    return rows.length > 0;
+    return rows.length;
   }
 
   /**

@@ -30,8 +30,12 @@ export interface JobPayloads {
   'webhook.deliver_batch': { workspaceId: string; deliveryIds: string[] };
   /** A stored Stripe event: apply the subscription's current state to the workspace's plan. */
   'billing.event': { workspaceId: string; eventId: string };
-  /** A message left for the provider (written in the transaction that marks it sent): counted once. */
-  'billing.usage': { workspaceId: string; messageId: string };
+  /**
+   * A message left for the provider (written in the transaction that marks it sent): counted once.
+   * One row per message; the outbox publishes rows of a workspace that commit together as one job,
+   * `messageIds` then naming all of them (COALESCED_JOBS).
+   */
+  'billing.usage': { workspaceId: string; messageId: string; messageIds?: string[] };
   /** Report the workspace's unreported usage to Stripe in one meter event (one job per workspace and window). */
   'billing.report': { workspaceId: string };
   /** The members changed: bring the subscription's seat quantity in line (throttled per workspace). */
@@ -96,6 +100,16 @@ export const JOBS: { [N in JobName]: JobDefinition } = {
     queue: 'billing',
     options: { attempts: 10, backoff: { type: 'jittered', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   },
+};
+
+/**
+ * Jobs the outbox publishes together: rows of one name and workspace committed within a few
+ * milliseconds of each other are published as one job (the first row's id its job id) with the
+ * payload merged here, so a burst costs a job per batch instead of one per row. The rows stay one
+ * each: one the relay publishes again is a job of its own, so the handler must be idempotent per item.
+ */
+export const COALESCED_JOBS: { [N in JobName]?: (payloads: Array<JobPayloads[N]>) => JobPayloads[N] } = {
+  'billing.usage': (payloads) => ({ ...payloads[0]!, messageIds: payloads.flatMap((p) => p.messageIds ?? [p.messageId]) }),
 };
 
 export function isJobName(name: string): name is JobName {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { uuidv7 } from '#domain';
-import { createAppDataSource } from '#database';
+import { createAppDataSource, TenantDb } from '#database';
 import { seedTenant, testConfig } from '#testing';
 import { createRedis } from './redis.js';
 import { Queues } from './queues.js';
@@ -106,5 +106,55 @@ describe('Outbox.recoverStalled: jobs lost after publishing', () => {
     expect(await queues.get('status').getJob(outboxIds['processed']!)).toBeUndefined();
     expect(await queues.get('status').getJob(outboxIds['given-up']!)).toBeUndefined();
     await queues.get('status').obliterate({ force: true });
+  });
+});
+
+describe('Outbox: coalesced jobs (billing.usage)', () => {
+  let owner: pg.Client;
+  let dataSource: DataSource;
+  let queues: Queues;
+  let outbox: Outbox;
+  let redis: ReturnType<typeof createRedis>;
+
+  beforeAll(async () => {
+    const config = await testConfig({ REDIS_PREFIX: `ferry-test-coalesce-${process.pid}` });
+    owner = new pg.Client({ connectionString: config.database.url });
+    await owner.connect();
+    dataSource = await createAppDataSource(config).initialize();
+    redis = createRedis(config, 'commands');
+    queues = new Queues(redis, config);
+    outbox = new Outbox(queues, dataSource);
+    await queues.get('billing').obliterate({ force: true });
+  });
+  afterAll(async () => {
+    await queues?.get('billing').obliterate({ force: true });
+    await queues?.close();
+    redis?.disconnect();
+    await dataSource?.destroy();
+    await owner?.end();
+  });
+
+  it('publishes the rows of a workspace committed together as one job naming every message, and marks every row', async () => {
+    const db = new TenantDb(dataSource);
+    const [a, b] = [await seedTenant(await testConfig(), 'Coalesce A'), await seedTenant(await testConfig(), 'Coalesce B')];
+    const messages = { [a.workspaceId]: [uuidv7(), uuidv7(), uuidv7()], [b.workspaceId]: [uuidv7()] };
+    const rowIds = (
+      await Promise.all(
+        Object.entries(messages).flatMap(([workspaceId, ids]) =>
+          ids.map((messageId) => db.run(workspaceId, (tx) => outbox.write(tx, 'billing.usage', { workspaceId, messageId }))),
+        ),
+      )
+    );
+    await outbox.flush();
+    const jobs = await queues.get('billing').getJobs(['waiting', 'delayed', 'prioritized']);
+    const byWorkspace = new Map(jobs.map((job) => [(job.data as { workspaceId: string }).workspaceId, job]));
+    expect(jobs).toHaveLength(2);
+    const jobA = byWorkspace.get(a.workspaceId)!;
+    expect(jobA.name).toBe('billing.usage');
+    expect([...(jobA.data as { messageIds: string[] }).messageIds].sort()).toEqual([...messages[a.workspaceId]!].sort());
+    expect(rowIds).toContain(jobA.id);
+    expect((byWorkspace.get(b.workspaceId)!.data as { messageId: string }).messageId).toBe(messages[b.workspaceId]![0]);
+    const unpublished = await owner.query(`SELECT count(*)::int AS n FROM outbox WHERE id = ANY($1::uuid[]) AND published_at IS NULL`, [rowIds]);
+    expect(unpublished.rows[0].n).toBe(0);
   });
 });

@@ -1,10 +1,13 @@
 import type { DataSource } from 'typeorm';
 import { uuidv7 } from '#domain';
 import type { TenantTx } from '#database';
-import { isJobName, JOBS, type JobName, type JobPayloads } from './job-catalogue.js';
+import { COALESCED_JOBS, isJobName, JOBS, type JobName, type JobPayloads } from './job-catalogue.js';
 import type { Queues } from './queues.js';
 
 const MARK_DELAY_MS = 20;
+/** How long a coalesced job (COALESCED_JOBS) waits for more rows, and how many it takes at most. */
+const COALESCE_DELAY_MS = 10;
+const COALESCE_MAX = 500;
 
 /** An outbox row prepared for the caller to insert: payload as JSON text, and as data for the queue. */
 export interface StagedJob<N extends JobName = JobName> {
@@ -24,6 +27,9 @@ export class Outbox {
   /** Published jobs whose rows are not marked yet: marked together, one statement per tick of work. */
   private published: string[] = [];
   private marking: NodeJS.Timeout | undefined;
+  /** Committed rows of coalesced jobs, by job name and workspace, waiting to be published together. */
+  private coalescing = new Map<string, StagedJob[]>();
+  private coalescingTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly queues: Queues,
@@ -52,14 +58,23 @@ export class Outbox {
 
   /** Publishes a prepared job (its row inserted in `tx`) once `tx` has committed. */
   publishAfterCommit<N extends JobName>(tx: TenantTx, job: StagedJob<N>): void {
+    if (COALESCED_JOBS[job.jobName]) {
+      tx.afterCommit(async () => this.coalesce(job));
+      return;
+    }
     tx.afterCommit(async () => {
       await this.queues.add(job.jobName, job.data, job.id);
       this.markSoon(job.id);
     });
   }
 
-  /** Marks what is published and not marked yet (shutdown: the relay would otherwise publish it again). */
+  /** Publishes what waits to be coalesced, then marks what is published and not marked yet (shutdown: the relay would otherwise publish it again). */
   async flush(): Promise<void> {
+    await this.publishCoalesced();
+    await this.markNow();
+  }
+
+  private async markNow(): Promise<void> {
     clearTimeout(this.marking);
     this.marking = undefined;
     const ids = this.published;
@@ -141,7 +156,39 @@ export class Outbox {
    */
   private markSoon(id: string): void {
     this.published.push(id);
-    this.marking ??= setTimeout(() => void this.flush().catch(() => undefined), MARK_DELAY_MS);
+    this.marking ??= setTimeout(() => void this.markNow().catch(() => undefined), MARK_DELAY_MS);
+  }
+
+  private coalesce(job: StagedJob): void {
+    const key = `${job.jobName}:${(job.data as { workspaceId?: string }).workspaceId ?? ''}`;
+    const group = this.coalescing.get(key);
+    if (!group) {
+      this.coalescing.set(key, [job]);
+    } else {
+      group.push(job);
+      if (group.length >= COALESCE_MAX) {
+        this.coalescing.delete(key);
+        void this.publishGroup(group).catch(() => undefined);
+      }
+    }
+    this.coalescingTimer ??= setTimeout(() => void this.publishCoalesced(), COALESCE_DELAY_MS);
+  }
+
+  private async publishCoalesced(): Promise<void> {
+    clearTimeout(this.coalescingTimer);
+    this.coalescingTimer = undefined;
+    const groups = [...this.coalescing.values()];
+    this.coalescing.clear();
+    // A group that fails to publish (Redis down) leaves its rows to the relay, one job each.
+    await Promise.allSettled(groups.map((group) => this.publishGroup(group)));
+  }
+
+  private async publishGroup(jobs: StagedJob[]): Promise<void> {
+    const first = jobs[0]!;
+    const merge = COALESCED_JOBS[first.jobName] as ((payloads: unknown[]) => JobPayloads[JobName]) | undefined;
+    const data = jobs.length === 1 || !merge ? first.data : merge(jobs.map((job) => job.data));
+    await this.queues.add(first.jobName, data, first.id);
+    for (const job of jobs) this.markSoon(job.id);
   }
 
   private async markPublished(ids: string[]): Promise<void> {
