@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import pg from 'pg';
@@ -15,6 +15,8 @@ import { MessagesService } from '../messages/messages.service.js';
 import type { AdapterLookup } from './channel-adapters.js';
 import { DeliveryModule } from './delivery.module.js';
 import { DeliveryService } from './delivery.service.js';
+import type { OutboundMessagesRepository } from './outbound-messages.repository.js';
+import { SentSettler } from './sent-settler.js';
 
 /** Plays a provider: answers each send with the next scripted outcome (ok by default), records every call. */
 class FakeAdapter implements ChannelAdapter<unknown> {
@@ -226,6 +228,64 @@ describe('DeliveryService (message.send)', () => {
 
     expect(fake.sentIds().slice(calls)).toEqual([first, second]);
     expect((await messageRow(second)).status).toBe('sent');
+  });
+
+  it('settles sends that finish together in one transaction: each sent once, one attempt each, each counted once', async () => {
+    const inboxId = await inbox('whatsapp', { sendRatePerSecond: 1000 });
+    const ids = await Promise.all(Array.from({ length: 12 }, async () => reply(await conversation(inboxId))));
+    // The settler's own repository (the messaging module has another instance).
+    const repository = (app.get(SentSettler) as unknown as { messages: OutboundMessagesRepository }).messages;
+    const spy = vi.spyOn(repository, 'settleSentMany');
+    let batches: number[];
+    try {
+      await Promise.all(ids.map((id) => delivery.send(workspaceId, id, job())));
+      batches = spy.mock.calls.map(([, writes]) => writes.length);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(ids.length);
+    expect(Math.max(...batches), 'some sends settled together').toBeGreaterThan(1);
+
+    for (const id of ids) {
+      const row = await messageRow(id);
+      expect(row.status).toBe('sent');
+      const calls = fake.calls.filter((call) => call.message.messageId === id);
+      expect(calls).toHaveLength(1);
+      const ledger = await attempts(id);
+      expect(ledger.map((a) => [a['status'], a['provider_message_id']])).toEqual([['sent', row.external_id]]);
+    }
+    const usage = await owner.query(
+      `SELECT payload->>'messageId' AS id FROM outbox WHERE job_name = 'billing.usage' AND payload->>'messageId' = ANY($1::text[])`,
+      [ids],
+    );
+    expect(usage.rows.map((r: { id: string }) => r.id).sort()).toEqual([...ids].sort());
+  });
+
+  it('a run that waited for the lock while another run opened a try sends nothing and comes back later', async () => {
+    const conversationId = await conversation(await inbox('whatsapp', { sendRatePerSecond: 1000 }));
+    const id = await reply(conversationId);
+    const calls = fake.calls.length;
+    const other = new pg.Client({ connectionString: config.database.url });
+    await other.connect();
+    try {
+      // Another run of the job: holds the message's lock and opens its try, then commits.
+      await other.query('BEGIN');
+      await other.query('SELECT id FROM messages WHERE id = $1 FOR UPDATE', [id]);
+      const run = delivery.send(workspaceId, id, job()).catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const [row] = (await other.query('SELECT workspace_id, identity_id, inbox_id FROM messages WHERE id = $1', [id])).rows;
+      await other.query(
+        `INSERT INTO delivery_attempts (id, workspace_id, message_id, identity_id, inbox_id, channel, status) VALUES ($1, $2, $3, $4, $5, 'whatsapp', 'sending')`,
+        [uuidv7(), row.workspace_id, id, row.identity_id, row.inbox_id],
+      );
+      await other.query('COMMIT');
+      const error = await run;
+      expect(error).toBeInstanceOf(JobDeferred);
+      expect(fake.calls.length, 'not sent a second time').toBe(calls);
+      expect((await attempts(id)).map((a) => a['status'])).toEqual(['sending']);
+    } finally {
+      await other.end();
+    }
   });
 
   it('a failed earlier message does not hold the next one back', async () => {

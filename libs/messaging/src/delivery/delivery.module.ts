@@ -7,9 +7,10 @@ import { DeliveryService } from './delivery.service.js';
 import { OutboundMessagesRepository } from './outbound-messages.repository.js';
 import { SendOrder } from './send-order.js';
 import { SendRateLimiter } from './send-rate-limiter.js';
+import { SentSettler } from './sent-settler.js';
 import { RedisTokenCache } from './token-cache.js';
 
-const PROVIDERS = [DeliveryService, DeliveryAttemptsRepository, OutboundMessagesRepository, SendRateLimiter, SendOrder, RedisTokenCache];
+const PROVIDERS = [DeliveryService, DeliveryAttemptsRepository, OutboundMessagesRepository, SendRateLimiter, SendOrder, RedisTokenCache, SentSettler];
 
 /** Outbound delivery (the worker's `message.send`): needs the config, database and queue modules. */
 @Module({})

@@ -24,7 +24,7 @@ import { CONFIG, type FerryConfig } from '#config';
 import { type Channel, DomainError, isUuid, routeAhead, startsDeadline, uuidv7 } from '#domain';
 import { TenantDb, type TenantTx } from '#database';
 import type { ChannelConfigs, OutboundMessage, SendOutcome } from '#channels';
-import { type JobContext, JobDeferred, JobRetryable, Outbox } from '#queue';
+import { type JobContext, JobDeferred, JobRetryable } from '#queue';
 import { OutboundGuard } from '#net';
 import { EventWriter } from '../events/event-writer.js';
 import { type InboxCredentials, InboxesService } from '../inboxes/inboxes.service.js';
@@ -36,6 +36,7 @@ import { type ClaimRow, OutboundMessagesRepository } from './outbound-messages.r
 import { emailThreading, outboundRequest } from './outbound-request.js';
 import { SendOrder } from './send-order.js';
 import { pairIntervalOf, SendRateLimiter, sendRateOf } from './send-rate-limiter.js';
+import { SentSettler } from './sent-settler.js';
 import { RedisTokenCache } from './token-cache.js';
 
 /** A LINE reply token this close to its expiry is left alone: the push is as good and cannot miss. */
@@ -64,7 +65,7 @@ export class DeliveryService {
     @Inject(CONFIG) private readonly config: FerryConfig,
     private readonly events: EventWriter,
     private readonly guard: OutboundGuard,
-    private readonly outbox: Outbox,
+    private readonly sent: SentSettler,
   ) {}
 
   /**
@@ -82,7 +83,7 @@ export class DeliveryService {
       const started = performance.now();
       const outcome = await this.call(claim.inbox, claim.request);
       const latencyMs = Math.round(performance.now() - started);
-      const settled = await this.db.run(workspaceId, (tx) => this.settle(tx, claim, outcome, latencyMs, job));
+      const settled = await this.settle(workspaceId, claim, outcome, latencyMs, job);
       if (settled.retry) throw new JobRetryable(settled.retry.reason, settled.retry.retryAfterMs);
       // Sent with no later message of its conversation queued: nobody can be waiting for it (one that
       // is written and claimed in the instant before this commit waits ORDER_WAIT_MS at most).
@@ -179,38 +180,29 @@ export class DeliveryService {
   }
 
   private async settle(
-    tx: TenantTx,
+    workspaceId: string,
     claim: Extract<Claim, { kind: 'send' }>,
     outcome: SendOutcome,
     latencyMs: number,
     job: JobContext,
   ): Promise<{ retry: OutcomePlan['retry']; laterQueued: boolean }> {
-    // The common case in one statement: accepted, still queued on this hop, no deadline to start.
+    // The common case, settled with the other sends finishing now (SentSettler): accepted, still
+    // queued on this hop, no deadline to start.
     if (outcome.ok && !startsDeadline(claim.inbox.channel, routeAhead(claim.identityId, claim.fallback))) {
-      const messageId = claim.request.messageId;
-      const usage = this.outbox.prepare('billing.usage', { workspaceId: tx.workspaceId, messageId });
-      const email = claim.request.email ? { messageId: outcome.providerMessageId, subject: claim.request.email.subject } : undefined;
-      const sent = await this.messages.settleSent(
-        tx,
-        {
-          messageId,
-          attemptId: claim.attemptId,
-          identityId: claim.identityId,
-          externalId: outcome.providerMessageId,
-          providerRequestId: outcome.providerRequestId ?? null,
-          responseCode: outcome.responseCode ?? null,
-          latencyMs,
-          email,
-        },
-        usage,
-      );
-      if (sent) {
-        this.outbox.publishAfterCommit(tx, usage);
-        await this.events.messageWritten(tx, 'message.updated', sent.message, sent.eventSubscribed);
-        return { retry: null, laterQueued: sent.laterQueued };
-      }
+      const sent = await this.sent.settle(workspaceId, {
+        messageId: claim.request.messageId,
+        attemptId: claim.attemptId,
+        identityId: claim.identityId,
+        externalId: outcome.providerMessageId,
+        providerRequestId: outcome.providerRequestId ?? null,
+        responseCode: outcome.responseCode ?? null,
+        latencyMs,
+        email: claim.request.email ? { messageId: outcome.providerMessageId, subject: claim.request.email.subject } : undefined,
+      });
+      if (sent) return { retry: null, laterQueued: sent.laterQueued };
     }
-    return { retry: (await this.settleInFull(tx, claim, outcome, latencyMs, job)).retry, laterQueued: true };
+    const plan = await this.db.run(workspaceId, (tx) => this.settleInFull(tx, claim, outcome, latencyMs, job));
+    return { retry: plan.retry, laterQueued: true };
   }
 
   /** Any answer, in any state the message may have reached meanwhile. */

@@ -49,7 +49,7 @@ interface ClaimSqlRow extends OutboundRow {
   inboxDeleted: boolean | null;
 }
 
-/** The provider's acceptance of a send, as the fast settle writes it (see settleSent). */
+/** The provider's acceptance of a send, as the fast settle writes it (see settleSentMany). */
 export interface SentWrite {
   messageId: string;
   attemptId: string;
@@ -61,7 +61,7 @@ export interface SentWrite {
   email: { messageId: string; subject: string } | undefined;
 }
 
-/** The message as settleSent left it, whether anyone subscribes to its event, whether a later one waits. */
+/** The message as settleSentMany left it, whether anyone subscribes to its event, whether a later one waits. */
 export interface SentRow {
   message: MessageRow;
   eventSubscribed: boolean;
@@ -149,28 +149,36 @@ export class OutboundMessagesRepository {
   }
 
   /**
-   * The fast settle of a send its provider accepted, in one statement: the message goes from queued to
-   * sent with the provider's id, the attempt records the answer, and the message counts once towards
-   * usage (`usage`, a prepared `billing.usage` job: publish it after commit when a row comes back).
-   * Only while the message is still queued on the identity the attempt went to: null otherwise (a
-   * receipt got there first, a hop moved it, it is gone), and nothing is written: the caller takes
-   * the general path. Answers the message row, whether its `message.updated` has a webhook
-   * subscriber, and whether a later message of its conversation is queued (may wait for this one).
+   * The fast settle of sends their providers accepted, any number in one statement: each message goes
+   * from queued to sent with the provider's id, its attempt records the answer, and it counts once
+   * towards usage (`usages[i]`, a prepared `billing.usage` job for writes[i]: publish it after commit
+   * when its row comes back). Only while a message is still queued on the identity its attempt went
+   * to: otherwise (a receipt got there first, a hop moved it, it is gone) nothing of it is written and
+   * it is missing from the answer, for the caller's general path. Answers, by message id, the row,
+   * whether `message.updated` has a webhook subscriber, and whether a later message of the
+   * conversation is queued (it may wait for this one).
    */
-  async settleSent(tx: TenantTx, sent: SentWrite, usage: StagedJob<'billing.usage'>): Promise<SentRow | null> {
+  async settleSentMany(tx: TenantTx, writes: SentWrite[], usages: Array<StagedJob<'billing.usage'>>): Promise<Map<string, SentRow>> {
     const rows: Array<MessageRow & { eventSubscribed: boolean; laterQueued: boolean }> = await tx.manager.query(
-      `WITH m AS (
-         UPDATE messages
-         SET external_id = $3, status = 'sent', email_message_id = COALESCE($5, email_message_id),
-             email_subject = COALESCE($6, email_subject), updated_at = now()
-         WHERE workspace_id = $1 AND id = $2 AND direction = 'out' AND status = 'queued' AND identity_id = $4
-         RETURNING *),
+      `WITH s AS (
+         SELECT * FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::int[], $11::uuid[], $12::jsonb[])
+           AS s(message_id, external_id, identity_id, email_message_id, email_subject, attempt_id, request_id, response_code, latency_ms, outbox_id, usage)),
+       m AS (
+         UPDATE messages msg
+         SET external_id = s.external_id, status = 'sent', email_message_id = COALESCE(s.email_message_id, msg.email_message_id),
+             email_subject = COALESCE(s.email_subject, msg.email_subject), updated_at = now()
+         FROM s
+         WHERE msg.workspace_id = $1 AND msg.id = s.message_id AND msg.direction = 'out' AND msg.status = 'queued' AND msg.identity_id = s.identity_id
+         RETURNING msg.*),
        a AS (
-         UPDATE delivery_attempts
-         SET status = 'sent', provider_message_id = $3, provider_request_id = $8, response_code = $9, error_code = NULL, error = NULL, latency_ms = $10
-         WHERE workspace_id = $1 AND id = $7 AND EXISTS (SELECT 1 FROM m)),
+         UPDATE delivery_attempts da
+         SET status = 'sent', provider_message_id = s.external_id, provider_request_id = s.request_id, response_code = s.response_code,
+             error_code = NULL, error = NULL, latency_ms = s.latency_ms
+         FROM s JOIN m ON m.id = s.message_id
+         WHERE da.workspace_id = $1 AND da.id = s.attempt_id),
        o AS (
-         INSERT INTO outbox (id, workspace_id, job_name, payload) SELECT $11, $1, $12, $13::jsonb FROM m)
+         INSERT INTO outbox (id, workspace_id, job_name, payload)
+         SELECT s.outbox_id, $1, 'billing.usage', s.usage FROM s JOIN m ON m.id = s.message_id)
        SELECT m.id, m.conversation_id AS "conversationId", m.direction, m.type, m.body, m.template, m.status,
               m.identity_id AS "identityId", m.inbox_id AS "inboxId", i.channel, m.sender_member_id AS "senderMemberId",
               m.external_id AS "externalId", m.fallback, m.error_code AS "errorCode", m.error_reason AS "errorReason",
@@ -182,24 +190,20 @@ export class OutboundMessagesRepository {
        FROM m LEFT JOIN inboxes i ON i.workspace_id = m.workspace_id AND i.id = m.inbox_id`,
       [
         tx.workspaceId,
-        sent.messageId,
-        sent.externalId,
-        sent.identityId,
-        sent.email?.messageId ?? null,
-        sent.email?.subject ?? null,
-        sent.attemptId,
-        sent.providerRequestId,
-        sent.responseCode,
-        sent.latencyMs,
-        usage.id,
-        usage.jobName,
-        usage.payload,
+        writes.map((w) => w.messageId),
+        writes.map((w) => w.externalId),
+        writes.map((w) => w.identityId),
+        writes.map((w) => w.email?.messageId ?? null),
+        writes.map((w) => w.email?.subject ?? null),
+        writes.map((w) => w.attemptId),
+        writes.map((w) => w.providerRequestId),
+        writes.map((w) => w.responseCode),
+        writes.map((w) => w.latencyMs),
+        usages.map((u) => u.id),
+        usages.map((u) => u.payload),
       ],
     );
-    const row = rows[0];
-    if (!row) return null;
-    const { eventSubscribed, laterQueued, ...message } = row;
-    return { message, eventSubscribed, laterQueued };
+    return new Map(rows.map(({ eventSubscribed, laterQueued, ...message }) => [message.id, { message, eventSubscribed, laterQueued }]));
   }
 
   /** The latest message written before `id` in the conversation that is still waiting to go out. */
