@@ -165,6 +165,29 @@ export class MessagesRepository {
    * answers the message as findById does.
    */
   async insertWithEffects(tx: TenantTx, message: NewMessage, effects: MessageEffects = {}): Promise<MessageRow> {
+    return (await this.insertReading(tx, message, effects, null)).message;
+  }
+
+  /**
+   * insertWithEffects, also answering whether an enabled webhook endpoint subscribes to `eventType`
+   * (ferry_event_subscribed, read in the same statement): for EventWriter.messageWritten.
+   */
+  async insertWithEffectsAndSubscription(
+    tx: TenantTx,
+    message: NewMessage,
+    effects: MessageEffects,
+    eventType: 'message.created',
+  ): Promise<{ message: MessageRow; eventSubscribed: boolean }> {
+    const { message: row, eventSubscribed } = await this.insertReading(tx, message, effects, eventType);
+    return { message: row, eventSubscribed: eventSubscribed ?? false };
+  }
+
+  private async insertReading(
+    tx: TenantTx,
+    message: NewMessage,
+    effects: MessageEffects,
+    eventType: string | null,
+  ): Promise<{ message: MessageRow; eventSubscribed: boolean | undefined }> {
     const params: unknown[] = [
       tx.workspaceId,
       message.id,
@@ -201,13 +224,15 @@ export class MessagesRepository {
       const { id, jobName, payload } = effects.job;
       ctes.push(`o AS (INSERT INTO outbox (id, workspace_id, job_name, payload) VALUES (${add(id)}, $1, ${add(jobName)}, ${add(payload)}::jsonb))`);
     }
-    const rows: MessageRow[] = await tx.manager.query(
+    const subscribed = eventType ? `, ferry_event_subscribed($1, ${add(eventType)}) AS "eventSubscribed"` : '';
+    const rows: Array<MessageRow & { eventSubscribed?: boolean }> = await tx.manager.query(
       `WITH ${ctes.join(',\n')}
-       ${ROW_OF_M} FROM m LEFT JOIN inboxes i ON i.workspace_id = m.workspace_id AND i.id = m.inbox_id`,
+       ${ROW_OF_M}${subscribed} FROM m LEFT JOIN inboxes i ON i.workspace_id = m.workspace_id AND i.id = m.inbox_id`,
       params,
     );
     if (!rows[0]) throw new Error(`message ${message.id} vanished after insert`);
-    return rows[0];
+    const { eventSubscribed, ...row } = rows[0];
+    return { message: row, eventSubscribed };
   }
 
   /** The conversations of the mails with these Message-IDs (email threading). */

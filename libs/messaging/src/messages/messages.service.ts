@@ -79,17 +79,14 @@ export class MessagesService {
         externalId: null,
       };
       if (input.type === 'note') {
-        const note = await this.messages.insertWithEffects(tx, {
-          ...base,
-          direction: 'note',
-          status: 'received',
-          template: null,
-          identityId: null,
-          inboxId: null,
-          fallback: [],
-        });
-        await this.events.message(tx, 'message.created', note);
-        return note;
+        const note = await this.messages.insertWithEffectsAndSubscription(
+          tx,
+          { ...base, direction: 'note', status: 'received', template: null, identityId: null, inboxId: null, fallback: [] },
+          {},
+          'message.created',
+        );
+        await this.events.messageWritten(tx, 'message.created', note.message, note.eventSubscribed);
+        return note.message;
       }
       const identities = target.identities;
       const chosen = chooseIdentity(identities, input.via?.identityId, input.fallback ?? []);
@@ -103,9 +100,10 @@ export class MessagesService {
         { identityId: choice.identity.id, inboxId: choice.identity.inboxId, fallback: choice.fallback, kind: input.template ? 'template' : 'free_form' },
         identities,
       );
-      // The message, its send job and the conversation's activity: one statement; the job is published after commit.
+      // The message, its send job, the conversation's activity and whether an endpoint subscribes to
+      // message.created: one statement; the job is published after commit.
       const job = this.outbox.prepare('message.send', { workspaceId, messageId: base.id });
-      const message = await this.messages.insertWithEffects(
+      const written = await this.messages.insertWithEffectsAndSubscription(
         tx,
         {
           ...base,
@@ -118,10 +116,11 @@ export class MessagesService {
           fallback: choice.fallback,
         },
         { job },
+        'message.created',
       );
       this.outbox.publishAfterCommit(tx, job);
-      await this.events.message(tx, 'message.created', message);
-      return message;
+      await this.events.messageWritten(tx, 'message.created', written.message, written.eventSubscribed);
+      return written.message;
     });
   }
 
