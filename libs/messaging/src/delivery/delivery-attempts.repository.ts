@@ -38,14 +38,29 @@ export class DeliveryAttemptsRepository {
    * and committed while this run waited for the message's lock): answers whether it was written.
    */
   async insertSendingIfNoneOpen(tx: TenantTx, attempt: NewAttempt): Promise<boolean> {
-    const rows: unknown[] = await tx.manager.query(
+    return (await this.insertSendingManyIfNoneOpen(tx, [attempt])).has(attempt.id);
+  }
+
+  /** insertSendingIfNoneOpen of many attempts (of distinct messages) in one statement: the ids written. */
+  async insertSendingManyIfNoneOpen(tx: TenantTx, attempts: NewAttempt[]): Promise<Set<string>> {
+    if (attempts.length === 0) return new Set();
+    const rows: Array<{ id: string }> = await tx.manager.query(
       `INSERT INTO delivery_attempts (id, workspace_id, message_id, identity_id, inbox_id, channel, status)
-       SELECT $1, $2, $3, $4, $5, $6, 'sending'
-       WHERE NOT EXISTS (SELECT 1 FROM delivery_attempts WHERE workspace_id = $2 AND message_id = $3 AND status = ANY($7))
+       SELECT n.id, $1, n.message_id, n.identity_id, n.inbox_id, n.channel, 'sending'
+       FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[]) AS n(id, message_id, identity_id, inbox_id, channel)
+       WHERE NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.workspace_id = $1 AND a.message_id = n.message_id AND a.status = ANY($7))
        RETURNING id`,
-      [attempt.id, tx.workspaceId, attempt.messageId, attempt.identityId, attempt.inboxId, attempt.channel, OPEN_ATTEMPT_STATUSES],
+      [
+        tx.workspaceId,
+        attempts.map((a) => a.id),
+        attempts.map((a) => a.messageId),
+        attempts.map((a) => a.identityId),
+        attempts.map((a) => a.inboxId),
+        attempts.map((a) => a.channel),
+        OPEN_ATTEMPT_STATUSES,
+      ],
     );
-    return rows.length > 0;
+    return new Set(rows.map((row) => row.id));
   }
 
   /** A try that never settled (the worker died during the call, or the call timed out), with its age. */

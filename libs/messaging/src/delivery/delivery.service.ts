@@ -37,6 +37,7 @@ import { emailThreading, outboundRequest } from './outbound-request.js';
 import { SendOrder } from './send-order.js';
 import { pairIntervalOf, SendRateLimiter, sendRateOf } from './send-rate-limiter.js';
 import { SentSettler } from './sent-settler.js';
+import { GroupCommit } from './group-commit.js';
 import { RedisTokenCache } from './token-cache.js';
 
 /** A LINE reply token this close to its expiry is left alone: the push is as good and cannot miss. */
@@ -45,6 +46,16 @@ const REPLY_TOKEN_MARGIN_MS = 5000;
 /** A run that finds a try opened by another run of the same send (taken over while it ran) comes back after this. */
 const OPEN_ELSEWHERE_WAIT_MS = 1000;
 
+/** A send decided to go, before its rate-limit slot and its attempt. */
+interface Ready {
+  kind: 'ready';
+  message: ClaimRow;
+  inbox: InboxCredentials;
+  identity: IdentityWindow & { externalId: string };
+  unconfirmedAttemptId: string | null;
+  attemptId: string;
+}
+
 type Claim =
   | { kind: 'done' }
   | { kind: 'wait'; delayMs: number; reason: string; blockerId?: string }
@@ -52,6 +63,10 @@ type Claim =
 
 @Injectable()
 export class DeliveryService {
+  private readonly claims = new GroupCommit<{ messageId: string; job: JobContext }, Claim>((workspaceId, items) =>
+    this.db.run(workspaceId, (tx) => this.claimMany(tx, items)),
+  );
+
   constructor(
     private readonly db: TenantDb,
     private readonly inboxes: InboxesService,
@@ -74,7 +89,7 @@ export class DeliveryService {
    */
   async send(workspaceId: string, messageId: string, job: JobContext): Promise<void> {
     if (!isUuid(workspaceId) || !isUuid(messageId)) throw DomainError.invalid('delivery.invalid_job', 'message.send needs a workspaceId and a messageId');
-    const claim = await this.db.run(workspaceId, (tx) => this.claim(tx, messageId, job));
+    const claim = await this.claims.submit(workspaceId, { messageId, job });
     if (claim.kind === 'wait') {
       if (claim.blockerId) await this.order.waitFor(workspaceId, claim.blockerId, job.jobId);
       throw new JobDeferred(claim.delayMs, claim.reason);
@@ -93,8 +108,46 @@ export class DeliveryService {
     await this.order.release(workspaceId, messageId);
   }
 
-  private async claim(tx: TenantTx, messageId: string, job: JobContext): Promise<Claim> {
-    const message = await this.messages.claimForSend(tx, messageId);
+  /**
+   * The claims of a workspace's sends that start together, in one transaction (GroupCommit): their
+   * messages locked and read in one statement, each decided as claim() always did, the rate-limit
+   * slots taken at once, the attempts of those that go written in one statement.
+   */
+  private async claimMany(tx: TenantTx, items: Array<{ messageId: string; job: JobContext }>): Promise<Claim[]> {
+    const rows = await this.messages.claimForSendMany(tx, [...new Set(items.map((item) => item.messageId))]);
+    const seen = new Set<string>();
+    const decided: Array<Claim | Ready> = [];
+    for (const { messageId } of items) {
+      // Two runs of one message in one batch: the second comes back once the first is done.
+      if (seen.has(messageId)) {
+        decided.push({ kind: 'wait', delayMs: OPEN_ELSEWHERE_WAIT_MS, reason: 'another run of this send is claiming it' });
+        continue;
+      }
+      seen.add(messageId);
+      decided.push(await this.decide(tx, rows.get(messageId) ?? null, messageId));
+    }
+    const slotted = await Promise.all(decided.map((step, i) => (step.kind === 'ready' ? this.takeSlot(step, items[i]!.job) : step)));
+    const ready = slotted.filter((step): step is Ready => step.kind === 'ready');
+    for (const step of ready) {
+      if (step.unconfirmedAttemptId) {
+        await this.attempts.markUnconfirmed(tx, step.unconfirmedAttemptId, 'No answer recorded and no receipt within the grace period; sent again');
+      }
+    }
+    const opened = await this.attempts.insertSendingManyIfNoneOpen(
+      tx,
+      ready.map(({ attemptId, message, identity, inbox }) => ({ id: attemptId, messageId: message.id, identityId: identity.id, inboxId: inbox.id, channel: inbox.channel })),
+    );
+    const claims: Claim[] = [];
+    for (const step of slotted) {
+      if (step.kind !== 'ready') claims.push(step);
+      else if (!opened.has(step.attemptId)) claims.push({ kind: 'wait', delayMs: OPEN_ELSEWHERE_WAIT_MS, reason: 'another run of this send has a try open' });
+      else claims.push(await this.toSend(tx, step));
+    }
+    return claims;
+  }
+
+  /** What one message's run does, from its row: done, wait, or go (once it has its rate-limit slot). */
+  private async decide(tx: TenantTx, message: ClaimRow | null, messageId: string): Promise<Claim | Ready> {
     const sendable = message?.direction === 'out' && message.status === 'queued';
     const openAttempt = sendable ? message.openAttempt : null;
     // A try in doubt whose receipt already arrived (its status.apply job still waits in the queue's
@@ -128,18 +181,23 @@ export class DeliveryService {
       await this.events.message(tx, 'message.updated', message.id);
       return { kind: 'done' };
     }
-    const { inbox, identity } = target;
+    return { kind: 'ready', message, ...target, unconfirmedAttemptId: step.unconfirmedAttemptId, attemptId: uuidv7() };
+  }
+
+  /** The inbox's rate-limit slot (and WhatsApp's pair slot) for a send that is ready, or how long to wait for it. */
+  private async takeSlot(ready: Ready, job: JobContext): Promise<Claim | Ready> {
+    const { inbox, identity } = ready;
     const pairMs = pairIntervalOf(inbox.channel, this.config.delivery.whatsappPairIntervalMs);
     const pairWait = pairMs > 0 ? await this.limiter.acquirePair(inbox.id, identity.externalId, pairMs, job.jobId) : 0;
     if (pairWait > 0) return { kind: 'wait', delayMs: pairWait, reason: `pair rate of inbox ${inbox.id} to one user` };
     const wait = await this.limiter.acquire(inbox.id, sendRateOf(inbox.channel, inbox.config), job.jobId);
     if (wait > 0) return { kind: 'wait', delayMs: wait, reason: `rate limit of inbox ${inbox.id}` };
-    if (step.unconfirmedAttemptId) {
-      await this.attempts.markUnconfirmed(tx, step.unconfirmedAttemptId, 'No answer recorded and no receipt within the grace period; sent again');
-    }
-    const attemptId = uuidv7();
-    const opened = await this.attempts.insertSendingIfNoneOpen(tx, { id: attemptId, messageId, identityId: identity.id, inboxId: inbox.id, channel: inbox.channel });
-    if (!opened) return { kind: 'wait', delayMs: OPEN_ELSEWHERE_WAIT_MS, reason: 'another run of this send has a try open' };
+    return ready;
+  }
+
+  /** The request of a send whose attempt is written. */
+  private async toSend(tx: TenantTx, ready: Ready): Promise<Claim> {
+    const { message, inbox, identity, attemptId } = ready;
     const request = outboundRequest({
       message,
       to: identity.externalId,

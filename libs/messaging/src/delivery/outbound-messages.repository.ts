@@ -100,6 +100,11 @@ export class OutboundMessagesRepository {
    * attempt insert (insertSendingIfNoneOpen) checks again, so a try is never opened twice.
    */
   async claimForSend(tx: TenantTx, id: string): Promise<ClaimRow | null> {
+    return (await this.claimForSendMany(tx, [id])).get(id) ?? null;
+  }
+
+  /** claimForSend of many messages in one statement, locked in id order (two batches never deadlock); by id. */
+  async claimForSendMany(tx: TenantTx, ids: string[]): Promise<Map<string, ClaimRow>> {
     const rows: ClaimSqlRow[] = await tx.manager.query(
       `SELECT m.id, m.conversation_id AS "conversationId", m.direction, m.status, m.body, m.template,
               m.identity_id AS "identityId", m.inbox_id AS "inboxId", i.channel, m.external_id AS "externalId", m.fallback,
@@ -118,34 +123,12 @@ export class OutboundMessagesRepository {
          SELECT a.id, (EXTRACT(EPOCH FROM clock_timestamp() - a.created_at) * 1000)::float8 AS age_ms FROM delivery_attempts a
          WHERE a.workspace_id = m.workspace_id AND a.message_id = m.id AND a.status = ANY($3)
          ORDER BY a.created_at DESC, a.id DESC LIMIT 1) oa ON m.direction = 'out' AND m.status = 'queued'
-       WHERE m.workspace_id = $1 AND m.id = $2
+       WHERE m.workspace_id = $1 AND m.id = ANY($2::uuid[])
+       ORDER BY m.id
        FOR UPDATE OF m`,
-      [tx.workspaceId, id, OPEN_ATTEMPT_STATUSES],
+      [tx.workspaceId, ids, OPEN_ATTEMPT_STATUSES],
     );
-    const row = rows[0];
-    if (!row) return null;
-    return {
-      id: row.id,
-      conversationId: row.conversationId,
-      direction: row.direction,
-      status: row.status,
-      body: row.body,
-      template: row.template,
-      identityId: row.identityId,
-      inboxId: row.inboxId,
-      channel: row.channel,
-      externalId: row.externalId,
-      fallback: row.fallback,
-      earlierQueuedId: row.earlierQueuedId,
-      openAttempt: row.openAttemptId ? { id: row.openAttemptId, ageMs: row.openAttemptAgeMs ?? 0 } : null,
-      identity: row.ciId
-        ? { id: row.ciId, channel: row.ciChannel!, externalId: row.ciExternalId!, lastInboundAt: row.ciLastInboundAt, unsubscribedAt: row.ciUnsubscribedAt }
-        : null,
-      inbox:
-        row.inboxId && row.channel && row.inboxDeleted === false
-          ? { id: row.inboxId, name: row.inboxName!, channel: row.channel, config: row.inboxConfig ?? {}, secrets: row.inboxSecrets }
-          : null,
-    };
+    return new Map(rows.map((row) => [row.id, claimRow(row)]));
   }
 
   /**
@@ -294,4 +277,29 @@ export class OutboundMessagesRepository {
  */
 export async function countSent(outbox: Outbox, tx: TenantTx, messageId: string): Promise<void> {
   await outbox.write(tx, 'billing.usage', { workspaceId: tx.workspaceId, messageId });
+}
+
+function claimRow(row: ClaimSqlRow): ClaimRow {
+  return {
+    id: row.id,
+    conversationId: row.conversationId,
+    direction: row.direction,
+    status: row.status,
+    body: row.body,
+    template: row.template,
+    identityId: row.identityId,
+    inboxId: row.inboxId,
+    channel: row.channel,
+    externalId: row.externalId,
+    fallback: row.fallback,
+    earlierQueuedId: row.earlierQueuedId,
+    openAttempt: row.openAttemptId ? { id: row.openAttemptId, ageMs: row.openAttemptAgeMs ?? 0 } : null,
+    identity: row.ciId
+      ? { id: row.ciId, channel: row.ciChannel!, externalId: row.ciExternalId!, lastInboundAt: row.ciLastInboundAt, unsubscribedAt: row.ciUnsubscribedAt }
+      : null,
+    inbox:
+      row.inboxId && row.channel && row.inboxDeleted === false
+        ? { id: row.inboxId, name: row.inboxName!, channel: row.channel, config: row.inboxConfig ?? {}, secrets: row.inboxSecrets }
+        : null,
+  };
 }
