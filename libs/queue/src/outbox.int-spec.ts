@@ -134,17 +134,22 @@ describe('Outbox: coalesced jobs (billing.usage)', () => {
     await owner?.end();
   });
 
-  it('publishes the rows of a workspace committed together as one job naming every message, and marks every row', async () => {
+  it('publishes the rows of a workspace committed at once as one job naming every message, and marks every row', async () => {
     const db = new TenantDb(dataSource);
     const [a, b] = [await seedTenant(await testConfig(), 'Coalesce A'), await seedTenant(await testConfig(), 'Coalesce B')];
     const messages = { [a.workspaceId]: [uuidv7(), uuidv7(), uuidv7()], [b.workspaceId]: [uuidv7()] };
+    // Each workspace's rows in one transaction: their jobs are published at the same moment.
     const rowIds = (
       await Promise.all(
-        Object.entries(messages).flatMap(([workspaceId, ids]) =>
-          ids.map((messageId) => db.run(workspaceId, (tx) => outbox.write(tx, 'billing.usage', { workspaceId, messageId }))),
+        Object.entries(messages).map(([workspaceId, ids]) =>
+          db.run(workspaceId, async (tx) => {
+            const written: string[] = [];
+            for (const messageId of ids) written.push(await outbox.write(tx, 'billing.usage', { workspaceId, messageId }));
+            return written;
+          }),
         ),
       )
-    );
+    ).flat();
     await outbox.flush();
     const jobs = await queues.get('billing').getJobs(['waiting', 'delayed', 'prioritized']);
     const byWorkspace = new Map(jobs.map((job) => [(job.data as { workspaceId: string }).workspaceId, job]));

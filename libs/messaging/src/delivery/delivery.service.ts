@@ -6,6 +6,10 @@
  * 2. call the provider, outside any transaction;
  * 3. record the answer in one transaction: the attempt, and the message sent (with the provider's
  *    id) or failed (with the provider's code and reason), or left queued for a retry.
+ * Steps 1 and 3 are group commits (GroupCommit, SentSettler): the runs of one workspace that claim,
+ * or settle an accepted send, while its previous such transaction is running share the next one
+ * (one statement reads and locks all their messages; one writes all their attempts). Each run still
+ * gets its own answer, decided as if alone; a batch that fails is run again one send at a time.
  * A crash between 1 and 3 leaves the attempt `sending`: in doubt, the provider may have the message.
  * The retry never resends blindly: it waits (deferred, up to DELIVERY_IN_DOUBT_GRACE_MS from the
  * attempt's start) for the provider's receipt, which status.apply matches by the provider id or by
@@ -22,7 +26,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type FerryConfig } from '#config';
 import { type Channel, DomainError, isUuid, routeAhead, startsDeadline, uuidv7 } from '#domain';
-import { TenantDb, type TenantTx } from '#database';
+import { GroupCommit, TenantDb, type TenantTx } from '#database';
 import type { ChannelConfigs, OutboundMessage, SendOutcome } from '#channels';
 import { type JobContext, JobDeferred, JobRetryable } from '#queue';
 import { OutboundGuard } from '#net';
@@ -37,11 +41,13 @@ import { emailThreading, outboundRequest } from './outbound-request.js';
 import { SendOrder } from './send-order.js';
 import { pairIntervalOf, SendRateLimiter, sendRateOf } from './send-rate-limiter.js';
 import { SentSettler } from './sent-settler.js';
-import { GroupCommit } from './group-commit.js';
 import { RedisTokenCache } from './token-cache.js';
 
 /** A LINE reply token this close to its expiry is left alone: the push is as good and cannot miss. */
 const REPLY_TOKEN_MARGIN_MS = 5000;
+
+/** The most sends one claim transaction takes. */
+const MAX_CLAIMS = 64;
 
 /** A run that finds a try opened by another run of the same send (taken over while it ran) comes back after this. */
 const OPEN_ELSEWHERE_WAIT_MS = 1000;
@@ -63,8 +69,9 @@ type Claim =
 
 @Injectable()
 export class DeliveryService {
-  private readonly claims = new GroupCommit<{ messageId: string; job: JobContext }, Claim>((workspaceId, items) =>
+  private readonly claims = new GroupCommit<string, { messageId: string; job: JobContext }, Claim>((workspaceId, items) =>
     this.db.run(workspaceId, (tx) => this.claimMany(tx, items)),
+    MAX_CLAIMS,
   );
 
   constructor(

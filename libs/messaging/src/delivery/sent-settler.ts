@@ -1,9 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { TenantDb } from '#database';
+import { GroupCommit, TenantDb } from '#database';
 import { Outbox } from '#queue';
 import { EventWriter } from '../events/event-writer.js';
-import { GroupCommit } from './group-commit.js';
 import { OutboundMessagesRepository, type SentRow, type SentWrite } from './outbound-messages.repository.js';
+
+/** The most sends one settle transaction takes. */
+const MAX_BATCH = 64;
 
 /**
  * The common settle (a send its provider accepted, still queued on its hop), with group commit: the
@@ -14,7 +16,7 @@ import { OutboundMessagesRepository, type SentRow, type SentWrite } from './outb
  */
 @Injectable()
 export class SentSettler {
-  private readonly group = new GroupCommit<SentWrite, SentRow | null>((workspaceId, writes) => this.write(workspaceId, writes));
+  private readonly group = new GroupCommit<string, SentWrite, SentRow | null>((workspaceId, writes) => this.write(workspaceId, writes), MAX_BATCH);
 
   constructor(
     private readonly db: TenantDb,
