@@ -103,7 +103,11 @@ export class OutboundMessagesRepository {
     return (await this.claimForSendMany(tx, [id])).get(id) ?? null;
   }
 
-  /** claimForSend of many messages in one statement, locked in id order (two batches never deadlock); by id. */
+  /**
+   * claimForSend of many messages in one statement, by id. Each is locked through its primary key,
+   * one after the other in id order (two batches never deadlock), whatever the planner knows of the
+   * tables (a join on the id list may become a scan of the workspace's messages).
+   */
   async claimForSendMany(tx: TenantTx, ids: string[]): Promise<Map<string, ClaimRow>> {
     const rows: ClaimSqlRow[] = await tx.manager.query(
       `SELECT m.id, m.conversation_id AS "conversationId", m.direction, m.status, m.body, m.template,
@@ -112,7 +116,8 @@ export class OutboundMessagesRepository {
               ci.id AS "ciId", ci.channel AS "ciChannel", ci.external_id AS "ciExternalId",
               ci.last_inbound_at AS "ciLastInboundAt", ci.unsubscribed_at AS "ciUnsubscribedAt",
               i.name AS "inboxName", i.config AS "inboxConfig", i.secrets AS "inboxSecrets", (i.deleted_at IS NOT NULL) AS "inboxDeleted"
-       FROM messages m
+       FROM unnest($2::uuid[]) WITH ORDINALITY AS k(id, n)
+       CROSS JOIN LATERAL (SELECT * FROM messages x WHERE x.workspace_id = $1 AND x.id = k.id FOR UPDATE) m
        LEFT JOIN inboxes i ON i.workspace_id = m.workspace_id AND i.id = m.inbox_id
        LEFT JOIN contact_identities ci ON ci.workspace_id = m.workspace_id AND ci.id = m.identity_id
        LEFT JOIN LATERAL (
@@ -123,10 +128,8 @@ export class OutboundMessagesRepository {
          SELECT a.id, (EXTRACT(EPOCH FROM clock_timestamp() - a.created_at) * 1000)::float8 AS age_ms FROM delivery_attempts a
          WHERE a.workspace_id = m.workspace_id AND a.message_id = m.id AND a.status = ANY($3)
          ORDER BY a.created_at DESC, a.id DESC LIMIT 1) oa ON m.direction = 'out' AND m.status = 'queued'
-       WHERE m.workspace_id = $1 AND m.id = ANY($2::uuid[])
-       ORDER BY m.id
-       FOR UPDATE OF m`,
-      [tx.workspaceId, ids, OPEN_ATTEMPT_STATUSES],
+       ORDER BY k.n`,
+      [tx.workspaceId, [...ids].sort(), OPEN_ATTEMPT_STATUSES],
     );
     return new Map(rows.map((row) => [row.id, claimRow(row)]));
   }
@@ -141,24 +144,36 @@ export class OutboundMessagesRepository {
    * whether `message.updated` has a webhook subscriber, and whether a later message of the
    * conversation is queued (it may wait for this one).
    */
-  async settleSentMany(tx: TenantTx, writes: SentWrite[], usages: Array<StagedJob<'billing.usage'>>): Promise<Map<string, SentRow>> {
+  async settleSentMany(tx: TenantTx, unsorted: SentWrite[], usages: Array<StagedJob<'billing.usage'>>): Promise<Map<string, SentRow>> {
+    // Locked in id order (no deadlock between two batches), each through its primary key, then
+    // updated by the row version just locked (its ctid): the plan never depends on table statistics.
+    // A message changed since the statement began is not updated (the caller's general path decides).
+    const usageOf = new Map(unsorted.map((write, i) => [write.messageId, usages[i]!]));
+    const writes = [...unsorted].sort((a, b) => (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0));
     const rows: Array<MessageRow & { eventSubscribed: boolean; laterQueued: boolean }> = await tx.manager.query(
       `WITH s AS (
          SELECT * FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::int[], $11::uuid[], $12::jsonb[])
            AS s(message_id, external_id, identity_id, email_message_id, email_subject, attempt_id, request_id, response_code, latency_ms, outbox_id, usage)),
+       t AS (
+         SELECT s.*, x.ctid AS message_tid, y.ctid AS attempt_tid FROM s
+         CROSS JOIN LATERAL (
+           SELECT ctid FROM messages
+           WHERE workspace_id = $1 AND id = s.message_id AND direction = 'out' AND status = 'queued' AND identity_id = s.identity_id
+           FOR UPDATE) x
+         CROSS JOIN LATERAL (SELECT ctid FROM delivery_attempts WHERE workspace_id = $1 AND id = s.attempt_id FOR UPDATE) y),
        m AS (
          UPDATE messages msg
-         SET external_id = s.external_id, status = 'sent', email_message_id = COALESCE(s.email_message_id, msg.email_message_id),
-             email_subject = COALESCE(s.email_subject, msg.email_subject), updated_at = now()
-         FROM s
-         WHERE msg.workspace_id = $1 AND msg.id = s.message_id AND msg.direction = 'out' AND msg.status = 'queued' AND msg.identity_id = s.identity_id
+         SET external_id = t.external_id, status = 'sent', email_message_id = COALESCE(t.email_message_id, msg.email_message_id),
+             email_subject = COALESCE(t.email_subject, msg.email_subject), updated_at = now()
+         FROM t
+         WHERE msg.ctid = t.message_tid
          RETURNING msg.*),
        a AS (
          UPDATE delivery_attempts da
-         SET status = 'sent', provider_message_id = s.external_id, provider_request_id = s.request_id, response_code = s.response_code,
-             error_code = NULL, error = NULL, latency_ms = s.latency_ms
-         FROM s JOIN m ON m.id = s.message_id
-         WHERE da.workspace_id = $1 AND da.id = s.attempt_id),
+         SET status = 'sent', provider_message_id = t.external_id, provider_request_id = t.request_id, response_code = t.response_code,
+             error_code = NULL, error = NULL, latency_ms = t.latency_ms
+         FROM t JOIN m ON m.id = t.message_id
+         WHERE da.ctid = t.attempt_tid),
        o AS (
          INSERT INTO outbox (id, workspace_id, job_name, payload)
          SELECT s.outbox_id, $1, 'billing.usage', s.usage FROM s JOIN m ON m.id = s.message_id)
@@ -182,8 +197,8 @@ export class OutboundMessagesRepository {
         writes.map((w) => w.providerRequestId),
         writes.map((w) => w.responseCode),
         writes.map((w) => w.latencyMs),
-        usages.map((u) => u.id),
-        usages.map((u) => u.payload),
+        writes.map((w) => usageOf.get(w.messageId)!.id),
+        writes.map((w) => usageOf.get(w.messageId)!.payload),
       ],
     );
     return new Map(rows.map(({ eventSubscribed, laterQueued, ...message }) => [message.id, { message, eventSubscribed, laterQueued }]));
