@@ -106,7 +106,8 @@ export class OutboundMessagesRepository {
   /**
    * claimForSend of many messages in one statement, by id. Each is locked through its primary key,
    * one after the other in id order (two batches never deadlock), whatever the planner knows of the
-   * tables (a join on the id list may become a scan of the workspace's messages).
+   * tables (a join on the id list may become a scan of the workspace's messages). The id list is
+   * read through a sub-select: one generic plan, not a new plan for every length of list.
    */
   async claimForSendMany(tx: TenantTx, ids: string[]): Promise<Map<string, ClaimRow>> {
     const rows: ClaimSqlRow[] = await tx.manager.query(
@@ -116,7 +117,7 @@ export class OutboundMessagesRepository {
               ci.id AS "ciId", ci.channel AS "ciChannel", ci.external_id AS "ciExternalId",
               ci.last_inbound_at AS "ciLastInboundAt", ci.unsubscribed_at AS "ciUnsubscribedAt",
               i.name AS "inboxName", i.config AS "inboxConfig", i.secrets AS "inboxSecrets", (i.deleted_at IS NOT NULL) AS "inboxDeleted"
-       FROM unnest($2::uuid[]) WITH ORDINALITY AS k(id, n)
+       FROM unnest((SELECT $2::uuid[])) WITH ORDINALITY AS k(id, n)
        CROSS JOIN LATERAL (SELECT * FROM messages x WHERE x.workspace_id = $1 AND x.id = k.id FOR UPDATE) m
        LEFT JOIN inboxes i ON i.workspace_id = m.workspace_id AND i.id = m.inbox_id
        LEFT JOIN contact_identities ci ON ci.workspace_id = m.workspace_id AND ci.id = m.identity_id
@@ -126,7 +127,7 @@ export class OutboundMessagesRepository {
          ORDER BY e.id DESC LIMIT 1) q ON m.direction = 'out' AND m.status = 'queued'
        LEFT JOIN LATERAL (
          SELECT a.id, (EXTRACT(EPOCH FROM clock_timestamp() - a.created_at) * 1000)::float8 AS age_ms FROM delivery_attempts a
-         WHERE a.workspace_id = m.workspace_id AND a.message_id = m.id AND a.status = ANY($3)
+         WHERE a.workspace_id = m.workspace_id AND a.message_id = m.id AND a.status = ANY((SELECT $3::text[])::text[])
          ORDER BY a.created_at DESC, a.id DESC LIMIT 1) oa ON m.direction = 'out' AND m.status = 'queued'
        ORDER BY k.n`,
       [tx.workspaceId, [...ids].sort(), OPEN_ATTEMPT_STATUSES],
@@ -147,12 +148,15 @@ export class OutboundMessagesRepository {
   async settleSentMany(tx: TenantTx, unsorted: SentWrite[], usages: Array<StagedJob<'billing.usage'>>): Promise<Map<string, SentRow>> {
     // Locked in id order (no deadlock between two batches), each through its primary key, then
     // updated by the row version just locked (its ctid): the plan never depends on table statistics.
+    // The arrays are read through sub-selects, so the plan does not depend on their lengths either:
+    // one generic plan is kept instead of a new plan for every batch.
     // A message changed since the statement began is not updated (the caller's general path decides).
     const usageOf = new Map(unsorted.map((write, i) => [write.messageId, usages[i]!]));
     const writes = [...unsorted].sort((a, b) => (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0));
     const rows: Array<MessageRow & { eventSubscribed: boolean; laterQueued: boolean }> = await tx.manager.query(
       `WITH s AS (
-         SELECT * FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::uuid[], $8::text[], $9::text[], $10::int[], $11::uuid[], $12::jsonb[])
+         SELECT * FROM unnest((SELECT $2::uuid[]), (SELECT $3::text[]), (SELECT $4::uuid[]), (SELECT $5::text[]), (SELECT $6::text[]), (SELECT $7::uuid[]),
+                              (SELECT $8::text[]), (SELECT $9::text[]), (SELECT $10::int[]), (SELECT $11::uuid[]), (SELECT $12::jsonb[]))
            AS s(message_id, external_id, identity_id, email_message_id, email_subject, attempt_id, request_id, response_code, latency_ms, outbox_id, usage)),
        t AS (
          SELECT s.*, x.ctid AS message_tid, y.ctid AS attempt_tid FROM s

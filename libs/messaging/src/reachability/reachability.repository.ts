@@ -20,14 +20,15 @@ export interface IdentityFactsRow {
 const QUOTA_CHANNELS: string[] = CHANNELS.filter((channel) => hasSendQuota(channel));
 
 // Only identities whose inbox still exists: the ones a message can leave on.
+// $2 and $4 are read through sub-selects: a plan that saw their values would be made again for every call.
 const SELECT_FACTS = `
   SELECT ci.id, ci.contact_id AS "contactId", ci.inbox_id AS "inboxId", ci.channel, ci.external_id AS "externalId",
          ci.last_inbound_at AS "lastInboundAt", ci.reply_token_expires_at AS "replyTokenExpiresAt",
          ci.unsubscribed_at AS "unsubscribedAt", ci.created_at AS "createdAt",
-         CASE WHEN ci.channel = ANY($2::text[]) AND ci.last_inbound_at IS NOT NULL THEN (
+         CASE WHEN ci.channel = ANY((SELECT $2::text[])::text[]) AND ci.last_inbound_at IS NOT NULL THEN (
            SELECT count(*) FROM messages m
            WHERE m.workspace_id = ci.workspace_id AND m.identity_id = ci.id AND m.direction = 'out'
-             AND m.status <> 'failed' AND m.created_at > ci.last_inbound_at AND m.id IS DISTINCT FROM $4::uuid
+             AND m.status <> 'failed' AND m.created_at > ci.last_inbound_at AND m.id IS DISTINCT FROM (SELECT $4::uuid)
          ) ELSE 0 END AS "sentSinceInbound"
   FROM contact_identities ci
   JOIN inboxes i ON i.workspace_id = ci.workspace_id AND i.id = ci.inbox_id AND i.deleted_at IS NULL
