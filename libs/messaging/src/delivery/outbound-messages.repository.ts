@@ -118,7 +118,7 @@ export class OutboundMessagesRepository {
               ci.last_inbound_at AS "ciLastInboundAt", ci.unsubscribed_at AS "ciUnsubscribedAt",
               i.name AS "inboxName", i.config AS "inboxConfig", i.secrets AS "inboxSecrets", (i.deleted_at IS NOT NULL) AS "inboxDeleted"
        FROM unnest((SELECT $2::uuid[])) WITH ORDINALITY AS k(id, n)
-       CROSS JOIN LATERAL (SELECT * FROM messages x WHERE x.workspace_id = $1 AND x.id = k.id FOR UPDATE) m
+       CROSS JOIN LATERAL (SELECT * FROM messages x WHERE x.workspace_id = $1 AND x.id = k.id LIMIT 1 FOR UPDATE) m
        LEFT JOIN inboxes i ON i.workspace_id = m.workspace_id AND i.id = m.inbox_id
        LEFT JOIN contact_identities ci ON ci.workspace_id = m.workspace_id AND ci.id = m.identity_id
        LEFT JOIN LATERAL (
@@ -160,11 +160,12 @@ export class OutboundMessagesRepository {
            AS s(message_id, external_id, identity_id, email_message_id, email_subject, attempt_id, request_id, response_code, latency_ms, outbox_id, usage)),
        t AS (
          SELECT s.*, x.ctid AS message_tid, y.ctid AS attempt_tid FROM s
+         -- By the primary key alone: with the state in the condition the planner may take the partial
+         -- index of queued messages and walk all of the workspace's entries in it (LIMIT keeps it out).
          CROSS JOIN LATERAL (
-           SELECT ctid FROM messages
-           WHERE workspace_id = $1 AND id = s.message_id AND direction = 'out' AND status = 'queued' AND identity_id = s.identity_id
-           FOR UPDATE) x
-         CROSS JOIN LATERAL (SELECT ctid FROM delivery_attempts WHERE workspace_id = $1 AND id = s.attempt_id FOR UPDATE) y),
+           SELECT ctid, direction, status, identity_id FROM messages WHERE workspace_id = $1 AND id = s.message_id LIMIT 1 FOR UPDATE) x
+         CROSS JOIN LATERAL (SELECT ctid FROM delivery_attempts WHERE workspace_id = $1 AND id = s.attempt_id FOR UPDATE) y
+         WHERE x.direction = 'out' AND x.status = 'queued' AND x.identity_id = s.identity_id),
        m AS (
          UPDATE messages msg
          SET external_id = t.external_id, status = 'sent', email_message_id = COALESCE(t.email_message_id, msg.email_message_id),
