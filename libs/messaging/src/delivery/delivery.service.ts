@@ -195,11 +195,10 @@ export class DeliveryService {
   private async takeSlot(ready: Ready, job: JobContext): Promise<Claim | Ready> {
     const { inbox, identity } = ready;
     const pairMs = pairIntervalOf(inbox.channel, this.config.delivery.whatsappPairIntervalMs);
-    const pairWait = pairMs > 0 ? await this.limiter.acquirePair(inbox.id, identity.externalId, pairMs, job.jobId) : 0;
-    if (pairWait > 0) return { kind: 'wait', delayMs: pairWait, reason: `pair rate of inbox ${inbox.id} to one user` };
-    const wait = await this.limiter.acquire(inbox.id, sendRateOf(inbox.channel, inbox.config), job.jobId);
-    if (wait > 0) return { kind: 'wait', delayMs: wait, reason: `rate limit of inbox ${inbox.id}` };
-    return ready;
+    const pair = pairMs > 0 ? { to: identity.externalId, intervalMs: pairMs } : null;
+    const { wait, limit } = await this.limiter.acquireSend(inbox.id, sendRateOf(inbox.channel, inbox.config), pair, job.jobId);
+    if (wait <= 0) return ready;
+    return { kind: 'wait', delayMs: wait, reason: limit === 'pair' ? `pair rate of inbox ${inbox.id} to one user` : `rate limit of inbox ${inbox.id}` };
   }
 
   /** The request of a send whose attempt is written. */

@@ -56,4 +56,22 @@ describe('SendRateLimiter', () => {
     expect(await limiter.acquire(busy, 1, 'busy-next')).toBeGreaterThan(10_000);
     expect(await limiter.acquire(quiet, 1, 'quiet-1')).toBe(0);
   });
+
+  it('acquireSend takes the pair slot, then the inbox slot, in one call: a second send to one user waits for the pair, another user goes', async () => {
+    const inbox = uuidv7();
+    const pair = (to: string) => ({ to, intervalMs: 6000 });
+    expect(await limiter.acquireSend(inbox, 80, pair('alice'), 'a1')).toEqual({ wait: 0, limit: 'inbox' });
+    const second = await limiter.acquireSend(inbox, 80, pair('alice'), 'a2');
+    expect(second.limit).toBe('pair');
+    expect(second.wait).toBeGreaterThan(5000);
+    expect(await limiter.acquireSend(inbox, 80, pair('alice'), 'a2'), 'the same reserved slot').toMatchObject({ limit: 'pair' });
+    expect(await limiter.acquireSend(inbox, 80, pair('bob'), 'b1')).toEqual({ wait: 0, limit: 'inbox' });
+    // Without a pair limit it is acquire(): a burst of the inbox's rate, then later slots.
+    const other = uuidv7();
+    const waits: number[] = [];
+    for (let i = 0; i < 4; i++) waits.push((await limiter.acquireSend(other, 2, null, `o-${i}`)).wait);
+    expect(waits.slice(0, 2)).toEqual([0, 0]);
+    expect(waits[2]).toBeGreaterThan(0);
+    expect(waits[3]).toBeGreaterThan(waits[2]!);
+  });
 });

@@ -68,7 +68,27 @@ redis.call('SET', KEYS[2], tostring(allowed_at), 'PX', math.ceil(allowed_at - no
 return math.ceil(allowed_at - now)
 `;
 
-type SlotRedis = Redis & { ferrySendSlot(bucket: string, held: string, intervalMs: number, burst: number): Promise<number> };
+/**
+ * Both slots of one send in one call: first the pair's (KEYS 1-2; ARGV[1] its interval ms, 0: no pair
+ * limit), then, when that one is free now, the inbox's (KEYS 3-4; ARGV 2-3 its interval and burst),
+ * each exactly as ACQUIRE takes it. Answers {1, wait} when the pair's slot is not due yet, else {2, wait}.
+ */
+const ACQUIRE_SEND = `
+local function acquire(bucket, held, interval, burst)
+${ACQUIRE.replace(/KEYS\[1\]/g, 'bucket').replace(/KEYS\[2\]/g, 'held').replace(/local interval = tonumber\(ARGV\[1\]\)\n/, '').replace(/local burst = tonumber\(ARGV\[2\]\)\n/, '')}
+end
+local pair = tonumber(ARGV[1])
+if pair > 0 then
+  local wait = acquire(KEYS[1], KEYS[2], pair, 1)
+  if wait > 0 then return {1, wait} end
+end
+return {2, acquire(KEYS[3], KEYS[4], tonumber(ARGV[2]), tonumber(ARGV[3]))}
+`;
+
+type SlotRedis = Redis & {
+  ferrySendSlot(bucket: string, held: string, intervalMs: number, burst: number): Promise<number>;
+  ferrySendSlots(pairBucket: string, pairHeld: string, bucket: string, held: string, pairMs: number, intervalMs: number, burst: number): Promise<[number, number]>;
+};
 
 /** The per-inbox send rate limit, shared by every worker through Redis. */
 @Injectable()
@@ -81,6 +101,7 @@ export class SendRateLimiter {
     this.prefix = `${config.redis.keyPrefix}:delivery:rate`;
     // EVALSHA (ioredis loads the script once, again after a Redis restart) rather than the script's text on every send.
     if (!('ferrySendSlot' in redis)) redis.defineCommand('ferrySendSlot', { numberOfKeys: 2, lua: ACQUIRE });
+    if (!('ferrySendSlots' in redis)) redis.defineCommand('ferrySendSlots', { numberOfKeys: 4, lua: ACQUIRE_SEND });
     this.redis = redis as SlotRedis;
   }
 
@@ -96,13 +117,28 @@ export class SendRateLimiter {
   }
 
   /**
-   * Takes the slot for one send from `inboxId` to user `to`, `intervalMs` after the previous one (no
-   * burst): a burst to one customer is spaced, each job coming back for its reserved slot, instead of
-   * failing at the provider. Same answer as acquire().
+   * What one send takes, in one round trip: with `pair`, first the slot from `inboxId` to user
+   * `pair.to`, `pair.intervalMs` after the previous one (no burst: a burst to one customer is spaced,
+   * each job coming back for its reserved slot, instead of failing at the provider); then, when that
+   * one is free now, the inbox's slot as acquire() takes it. Answers wait 0 to send now, else how
+   * many ms to wait and which limit set it.
    */
-  async acquirePair(inboxId: string, to: string, intervalMs: number, holder: string): Promise<number> {
-    const key = `${this.prefix}:${inboxId}:to:${to}`;
-    const wait = await this.redis.eval(ACQUIRE, 2, key, `${key}:held:${holder}`, intervalMs, 1);
-    return Number(wait);
+  async acquireSend(
+    inboxId: string,
+    ratePerSecond: number,
+    pair: { to: string; intervalMs: number } | null,
+    holder: string,
+  ): Promise<{ wait: number; limit: 'pair' | 'inbox' }> {
+    const pairKey = `${this.prefix}:${inboxId}:to:${pair?.to ?? ''}`;
+    const [which, wait] = await this.redis.ferrySendSlots(
+      pairKey,
+      `${pairKey}:held:${holder}`,
+      `${this.prefix}:${inboxId}`,
+      `${this.prefix}:${inboxId}:held:${holder}`,
+      pair && pair.intervalMs > 0 ? pair.intervalMs : 0,
+      1000 / ratePerSecond,
+      Math.max(1, Math.floor(ratePerSecond)),
+    );
+    return { wait: Number(wait), limit: Number(which) === 1 ? 'pair' : 'inbox' };
   }
 }
