@@ -47,8 +47,14 @@ export class DeliveryAttemptsRepository {
     const rows: Array<{ id: string }> = await tx.manager.query(
       `INSERT INTO delivery_attempts (id, workspace_id, message_id, identity_id, inbox_id, channel, status)
        SELECT n.id, $1, n.message_id, n.identity_id, n.inbox_id, n.channel, 'sending'
-       FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[]) AS n(id, message_id, identity_id, inbox_id, channel)
-       WHERE NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.workspace_id = $1 AND a.message_id = n.message_id AND a.status = ANY($7))
+       FROM unnest((SELECT $2::uuid[]), (SELECT $3::uuid[]), (SELECT $4::uuid[]), (SELECT $5::uuid[]), (SELECT $6::text[]))
+         AS n(id, message_id, identity_id, inbox_id, channel)
+       -- A lateral lookup per message (LIMIT keeps it one): as NOT EXISTS it may become an anti-join
+       -- over all of the workspace's attempts.
+       LEFT JOIN LATERAL (
+         SELECT 1 AS found FROM delivery_attempts a
+         WHERE a.workspace_id = $1 AND a.message_id = n.message_id AND a.status = ANY((SELECT $7::text[])::text[]) LIMIT 1) o ON true
+       WHERE o.found IS NULL
        RETURNING id`,
       [
         tx.workspaceId,
