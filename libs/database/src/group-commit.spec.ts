@@ -26,6 +26,26 @@ describe('GroupCommit', () => {
     expect(flushes.filter((flush) => flush.key === 'b').map((flush) => flush.items)).toEqual([[9]]);
   });
 
+  it('without gatherTick, a lone caller is flushed in its own tick; callers arriving during that flush share the next', async () => {
+    const flushes: number[][] = [];
+    const gate = deferred();
+    const commit = new GroupCommit<string, number, number>(
+      async (_key, items) => {
+        flushes.push(items);
+        if (flushes.length === 1) await gate.promise;
+        return items;
+      },
+      200,
+      false,
+    );
+    const first = commit.submit('a', 1);
+    expect(flushes, 'flushed before the tick ends').toEqual([[1]]);
+    const later = [2, 3].map((item) => commit.submit('a', item));
+    gate.release();
+    expect(await Promise.all([first, ...later])).toEqual([1, 2, 3]);
+    expect(flushes).toEqual([[1], [2, 3]]);
+  });
+
   it('when a shared flush fails, flushes each item alone: only the bad one fails', async () => {
     const flushes: number[][] = [];
     const commit = new GroupCommit<string, number, string>(async (_key, items) => {

@@ -72,6 +72,7 @@ export class DeliveryService {
   private readonly claims = new GroupCommit<string, { messageId: string; job: JobContext }, Claim>((workspaceId, items) =>
     this.db.run(workspaceId, (tx) => this.claimMany(tx, items)),
     MAX_CLAIMS,
+    false,
   );
 
   constructor(

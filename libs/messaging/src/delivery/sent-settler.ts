@@ -16,7 +16,7 @@ const MAX_BATCH = 64;
  */
 @Injectable()
 export class SentSettler {
-  private readonly group = new GroupCommit<string, SentWrite, SentRow | null>((workspaceId, writes) => this.write(workspaceId, writes), MAX_BATCH);
+  private readonly group = new GroupCommit<string, SentWrite, SentRow | null>((workspaceId, writes) => this.write(workspaceId, writes), MAX_BATCH, false);
 
   constructor(
     private readonly db: TenantDb,
