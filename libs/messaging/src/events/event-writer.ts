@@ -103,8 +103,7 @@ export class EventWriter {
       await this.emit(tx, type, messageEventData(row));
       return;
     }
-    const event = envelope(tx, type, messageEventData(row));
-    tx.afterCommit(() => this.live.publish(event as unknown as EventEnvelope));
+    this.publishAfterCommit(tx, envelope(tx, type, messageEventData(row)) as unknown as EventEnvelope);
   }
 
   async conversation(tx: TenantTx, type: ConversationEvent, conversation: ConversationRow | string): Promise<void> {
