@@ -3,9 +3,6 @@ import type { ConversationStatus, MessageDirection, MessageStatus, MessageType, 
 import { ConversationEntity, type TenantTx } from '#database';
 import { containsPattern } from './search.js';
 
-/** How many of the newest conversations a search reads first, hoping to find a page of matches there. */
-const SEARCH_PROBE = 200;
-
 /** A conversation as lists and details show it: with its contact's name and a preview of its last message. */
 export interface ConversationRow {
   id: string;
@@ -127,55 +124,25 @@ export class ConversationsRepository {
       params.push(value);
       return `$${params.length}`;
     };
-    // The filters and the cursor, for conversations aliased `a` (parameters taken once, shared by aliases).
-    const filterValues = {
-      status: filters.status ? param(filters.status) : null,
-      assigneeId: filters.assigneeId ? param(filters.assigneeId) : null,
-      teamId: filters.teamId ? param(filters.teamId) : null,
-      inboxId: filters.inboxId ? param(filters.inboxId) : null,
-      label: filters.label ? param(filters.label) : null,
-      after: after ? { key: param(after.key), id: param(after.id) } : null,
-    };
-    const filtered = (a: string): string[] => {
-      const { status, assigneeId, teamId, inboxId, label, after: from } = filterValues;
-      return [
-        `${a}.workspace_id = $1`,
-        ...(status ? [`${a}.status = ${status}`] : []),
-        ...(assigneeId ? [`${a}.assignee_id = ${assigneeId}`] : []),
-        ...(teamId ? [`${a}.team_id = ${teamId}`] : []),
-        ...(inboxId ? [`${a}.last_inbox_id = ${inboxId}`] : []),
-        ...(label ? [`${a}.labels @> ARRAY[${label}]::text[]`] : []),
-        ...(from ? [`(${a}.last_activity_at, ${a}.id) < (${from.key}::timestamptz, ${from.id}::uuid)`] : []),
-      ];
-    };
-    const where = filtered('c');
-    const order = `ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ${param(limit)}`;
-    if (!filters.q) return (await tx.manager.query(`${SELECT_ROWS} WHERE ${where.join(' AND ')} ${order}`, params)).map(toRow);
-
-    const q = param(filters.q);
-    const pattern = param(containsPattern(filters.q));
-    // Full-text for words, ILIKE for scripts without spaces between words (Chinese, Thai, Japanese).
-    const matchesMessage = (m: string): string => `(${m}.search_vector @@ websearch_to_tsquery('simple', ${q}) OR ${m}.body ILIKE ${pattern})`;
-    const matches = `(ct.search_text ILIKE ${pattern} OR EXISTS (
-      SELECT 1 FROM messages m WHERE m.workspace_id = c.workspace_id AND m.conversation_id = c.id AND ${matchesMessage('m')}))`;
-    // A common term: the newest conversations (in list order, filters and cursor applied) hold a page
-    // of matches, and reading them newest first finds it at once. When they hold a full page, it is
-    // exactly the page the whole list would give.
-    const recent = `c.id IN (SELECT r.id FROM conversations r WHERE ${filtered('r').join(' AND ')}
-      ORDER BY r.last_activity_at DESC, r.id DESC LIMIT ${SEARCH_PROBE})`;
-    const probed: RawRow[] = await tx.manager.query(`${SELECT_ROWS} WHERE ${[...where, recent, matches].join(' AND ')} ${order}`, params);
-    if (probed.length >= limit) return probed.map(toRow);
-    if ([...filters.q].length < 3) {
-      // Under three characters the trigram index cannot narrow anything: newest first over all of them.
-      return (await tx.manager.query(`${SELECT_ROWS} WHERE ${[...where, matches].join(' AND ')} ${order}`, params)).map(toRow);
+    const where = ['c.workspace_id = $1'];
+    if (filters.status) where.push(`c.status = ${param(filters.status)}`);
+    if (filters.assigneeId) where.push(`c.assignee_id = ${param(filters.assigneeId)}`);
+    if (filters.teamId) where.push(`c.team_id = ${param(filters.teamId)}`);
+    if (filters.inboxId) where.push(`c.last_inbox_id = ${param(filters.inboxId)}`);
+    if (filters.label) where.push(`c.labels @> ARRAY[${param(filters.label)}]::text[]`);
+    if (filters.q) {
+      const q = param(filters.q);
+      const pattern = param(containsPattern(filters.q));
+      // Full-text for words, ILIKE for scripts without spaces between words (Chinese, Thai, Japanese).
+      where.push(`(ct.search_text ILIKE ${pattern} OR EXISTS (
+        SELECT 1 FROM messages m WHERE m.workspace_id = c.workspace_id AND m.conversation_id = c.id
+        AND (m.search_vector @@ websearch_to_tsquery('simple', ${q}) OR m.body ILIKE ${pattern})))`);
     }
-    // A rarer term: the indexes name the few conversations with a matching message or contact.
-    const found = `c.id IN (
-      SELECT m.conversation_id FROM messages m WHERE m.workspace_id = $1 AND ${matchesMessage('m')}
-      UNION
-      SELECT fc.id FROM contacts fct JOIN conversations fc ON fc.workspace_id = fct.workspace_id AND fc.contact_id = fct.id
-      WHERE fct.workspace_id = $1 AND fct.search_text ILIKE ${pattern})`;
-    const rows: RawRow[] = await tx.manager.query(`${SELECT_ROWS} WHERE ${[...where, found].join(' AND ')} ${order}`, params);
+    if (after) where.push(`(c.last_activity_at, c.id) < (${param(after.key)}::timestamptz, ${param(after.id)}::uuid)`);
+    const rows: RawRow[] = await tx.manager.query(
+      `${SELECT_ROWS} WHERE ${where.join(' AND ')} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ${param(limit)}`,
+      params,
+    );
     return rows.map(toRow);
   }
 
