@@ -16,9 +16,6 @@ export interface NewContact {
 
 export type ContactPatch = Partial<Omit<NewContact, 'id'>>;
 
-/** How many of the newest contacts a search reads first, hoping to find a page of matches there. */
-const SEARCH_PROBE = 1000;
-
 /** Queries of contacts. Deleted contacts are kept (soft delete) but never found. */
 @Injectable()
 export class ContactsRepository {
@@ -26,31 +23,15 @@ export class ContactsRepository {
     return tx.manager.findOneBy(ContactEntity, { workspaceId: tx.workspaceId, id, deletedAt: IsNull() });
   }
 
-  /**
-   * Newest first; `q` matches name, email or phone anywhere (trigram index, any script). A term most
-   * contacts share (a country's phone prefix) is found fastest reading the newest contacts, a rare one
-   * through the index: the newest SEARCH_PROBE contacts are read first, and when they hold a full page
-   * it is exactly the page the whole list gives.
-   */
+  /** Newest first; `q` matches name, email or phone anywhere (trigram index, any script). */
   async list(tx: TenantTx, options: { q?: string; afterId?: string; limit: number }): Promise<ContactEntity[]> {
-    const query = (probe: boolean) => {
-      const built = tx.manager
-        .createQueryBuilder(ContactEntity, 'c')
-        .where('c.workspace_id = :workspaceId', { workspaceId: tx.workspaceId })
-        .andWhere('c.deleted_at IS NULL');
-      if (options.q) built.andWhere('c.search_text ILIKE :pattern', { pattern: containsPattern(options.q) });
-      if (options.afterId) built.andWhere('c.id < :afterId', { afterId: options.afterId });
-      if (probe) {
-        built.andWhere(
-          `c.id IN (SELECT r.id FROM contacts r WHERE r.workspace_id = :workspaceId AND r.deleted_at IS NULL${options.afterId ? ' AND r.id < :afterId' : ''}
-           ORDER BY r.id DESC LIMIT ${SEARCH_PROBE})`,
-        );
-      }
-      return built.orderBy('c.id', 'DESC').limit(options.limit).getMany();
-    };
-    if (!options.q) return query(false);
-    const probed = await query(true);
-    return probed.length >= options.limit ? probed : query(false);
+    const query = tx.manager
+      .createQueryBuilder(ContactEntity, 'c')
+      .where('c.workspace_id = :workspaceId', { workspaceId: tx.workspaceId })
+      .andWhere('c.deleted_at IS NULL');
+    if (options.q) query.andWhere('c.search_text ILIKE :pattern', { pattern: containsPattern(options.q) });
+    if (options.afterId) query.andWhere('c.id < :afterId', { afterId: options.afterId });
+    return query.orderBy('c.id', 'DESC').limit(options.limit).getMany();
   }
 
   async findByEmail(tx: TenantTx, email: string): Promise<ContactEntity | null> {
