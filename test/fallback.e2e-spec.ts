@@ -267,8 +267,9 @@ describe('fallback hops, with the provider simulator and a worker process', () =
     const received = (await sim.sent('whatsapp')).messages.filter((m) => m.text?.endsWith(tag));
     expect(received.map((m) => m.text)).toEqual([1, 2, 3, 4, 5].map((i) => `Update ${i} ${tag}`));
     const at = received.map((m) => Date.parse(m.acceptedAt));
-    // The slots are PAIR_MS apart on Redis's clock; each send's own latency shifts its arrival a little.
-    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(PAIR_MS - 150);
+    // The slots are PAIR_MS apart on Redis's clock; each send's own latency shifts its arrival (on a loaded
+    // machine by over 150 ms), so one gap may shrink by up to half a slot. Unspaced, the gaps would be ~0.
+    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(PAIR_MS / 2);
     expect(at[at.length - 1]! - at[0]!).toBeGreaterThanOrEqual((at.length - 1) * PAIR_MS - 100);
     for (const id of ids) expect((await detail(id)).attempts).toHaveLength(1);
   });
