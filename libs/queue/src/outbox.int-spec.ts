@@ -8,7 +8,7 @@ import { createRedis } from './redis.js';
 import { Queues } from './queues.js';
 import { Outbox } from './outbox.js';
 
-describe('Outbox.recoverStalled: jobs lost after publishing', () => {
+describe('Outbox: jobs lost after publishing (recoverStalled), and coalesced jobs (billing.usage)', () => {
   let owner: pg.Client;
   let dataSource: DataSource;
   let queues: Queues;
@@ -24,9 +24,11 @@ describe('Outbox.recoverStalled: jobs lost after publishing', () => {
     queues = new Queues(redis, config);
     outbox = new Outbox(queues, dataSource);
     await queues.get('outbound').obliterate({ force: true });
+    await queues.get('billing').obliterate({ force: true });
   });
   afterAll(async () => {
     await queues?.get('outbound').obliterate({ force: true });
+    await queues?.get('billing').obliterate({ force: true });
     await queues?.close();
     redis?.disconnect();
     await dataSource?.destroy();
@@ -106,32 +108,6 @@ describe('Outbox.recoverStalled: jobs lost after publishing', () => {
     expect(await queues.get('status').getJob(outboxIds['processed']!)).toBeUndefined();
     expect(await queues.get('status').getJob(outboxIds['given-up']!)).toBeUndefined();
     await queues.get('status').obliterate({ force: true });
-  });
-});
-
-describe('Outbox: coalesced jobs (billing.usage)', () => {
-  let owner: pg.Client;
-  let dataSource: DataSource;
-  let queues: Queues;
-  let outbox: Outbox;
-  let redis: ReturnType<typeof createRedis>;
-
-  beforeAll(async () => {
-    const config = await testConfig({ REDIS_PREFIX: `ferry-test-coalesce-${process.pid}` });
-    owner = new pg.Client({ connectionString: config.database.url });
-    await owner.connect();
-    dataSource = await createAppDataSource(config).initialize();
-    redis = createRedis(config, 'commands');
-    queues = new Queues(redis, config);
-    outbox = new Outbox(queues, dataSource);
-    await queues.get('billing').obliterate({ force: true });
-  });
-  afterAll(async () => {
-    await queues?.get('billing').obliterate({ force: true });
-    await queues?.close();
-    redis?.disconnect();
-    await dataSource?.destroy();
-    await owner?.end();
   });
 
   it('publishes the rows of a workspace committed at once as one job naming every message, and marks every row', async () => {
