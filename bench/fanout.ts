@@ -42,6 +42,8 @@ const STATEMENTS = process.argv.includes('--statements');
  * side does on its own, without the API's intake setting the pace.
  */
 const DRAIN = process.argv.includes('--drain');
+/** `--profile`: the API and the worker write V8 CPU profiles into bench/results/profiles when they stop. */
+const NODE_ARGS = process.argv.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS}/profiles`] : [];
 const DATABASE = TAG ? `ferry_bench_${TAG}_fanout` : 'ferry_bench_fanout';
 const REDIS_PREFIX = TAG ? `ferry-bench-${TAG}-fanout` : 'ferry-bench-fanout';
 const WORKSPACES = 100;
@@ -122,13 +124,14 @@ async function main(): Promise<void> {
       ready: (line) => (logLine(line)?.['msg'] === 'receiver listening' ? true : undefined),
     });
     children.push(receiver.running);
-    const api = spawnNode('api', `${ROOT}dist/apps/api/src/main.js`, [], { cwd: ROOT, env: childEnv(env), logFile: `${RESULTS}/fanout-api.log` });
+    const api = spawnNode('api', `${ROOT}dist/apps/api/src/main.js`, [], { cwd: ROOT, env: childEnv(env), logFile: `${RESULTS}/fanout-api.log`, nodeArgs: NODE_ARGS });
     children.push(api.running);
     await waitForHttp(`${apiUrl}/health/live`, api.running);
     const worker = await startNode('worker', `${ROOT}dist/apps/worker/src/main.js`, [], {
       cwd: ROOT,
       env: childEnv({ ...env, LOG_LEVEL: 'info' }),
       logFile: `${RESULTS}/fanout-worker.log`,
+      nodeArgs: NODE_ARGS,
       ready: (line) => (logLine(line)?.['msg'] === 'worker started' ? true : undefined),
     });
     children.push(worker.running);
@@ -203,6 +206,8 @@ async function main(): Promise<void> {
 
     log(`warm-up (not measured): ${WORKSPACES} events`);
     await phase('warm-up', WORKSPACES);
+    // Autovacuum is off on these machines: without statistics the planner guesses on the warmed-up tables.
+    await owner.query('ANALYZE');
     log(`measured: ${EVENTS} events x ${ENDPOINTS_PER_WORKSPACE} endpoints = ${EVENTS * ENDPOINTS_PER_WORKSPACE} deliveries`);
     // The extension lives in the server's `postgres` database; its view covers every database.
     const statsUrl = new URL(database);
