@@ -5,7 +5,7 @@ import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type EventEnvelope, type EventType, uuidv7 } from '#domain';
-import { Outbox } from '#queue';
+import { Outbox, Queues } from '#queue';
 import { ApiHarness, seedTenant, type SeededTenant, startWorker } from '#testing';
 import { DELIVERIES_PER_BATCH, RETRY_SCHEDULE_MS, WebhookDeliveryService, WebhookFanout } from '#webhooks';
 
@@ -372,6 +372,40 @@ describe('integrator webhooks end to end', () => {
       expect(receiver.at(held.path)).toHaveLength(1);
       expect((await deliveries(ep.id))[0]!.attempts).toHaveLength(1);
       await owner.query(`UPDATE webhook_deliveries SET status = 'succeeded', claimed_until = NULL WHERE id = $1`, [heldDelivery!.id]);
+    });
+
+    it('sends the first batch in the event job itself: no batch job is queued, and its row is marked once the run is done', async () => {
+      const ep = await endpoint(status(200), ['contact.updated']);
+      const event = await emit('contact.updated');
+      const [batch] = await batchesOf(event.id);
+      await vi.waitFor(() => expect(receiver.at(ep.path)).toHaveLength(1), WAIT);
+      await vi.waitFor(async () => {
+        const { rows } = await owner.query(`SELECT published_at FROM outbox WHERE id = $1`, [batch!.id]);
+        expect(rows[0].published_at).not.toBeNull();
+      }, WAIT);
+      expect(await worker.get(Queues).get('webhooks').getJob(batch!.id)).toBeUndefined();
+    });
+
+    it('queues the first batch through the relay when the event job could not run it (a crash after the commit)', async () => {
+      const a = await endpoint(status(200), ['inbox.updated']);
+      const b = await endpoint(status(200), ['inbox.updated']);
+      // The run dies before any try: its deliveries stay claimed, its row unpublished.
+      vi.spyOn(worker.get(WebhookDeliveryService), 'deliverClaimed').mockRejectedValueOnce(new Error('the process died'));
+      const event = await emit('inbox.updated');
+      const [batch] = await batchesOf(event.id);
+      await sleep(300);
+      expect(receiver.at(a.path)).toHaveLength(0);
+      const { rows } = await owner.query(`SELECT published_at FROM outbox WHERE id = $1`, [batch!.id]);
+      expect(rows[0].published_at).toBeNull();
+      // Once the claims lapse, the relay publishes the row like any missed job; each endpoint gets the event once.
+      await owner.query(`UPDATE webhook_deliveries SET claimed_until = now() - interval '1 second' WHERE event_id = $1`, [event.id]);
+      expect(await worker.get(Outbox).relay(0)).toBeGreaterThanOrEqual(1);
+      await vi.waitFor(() => expect(receiver.at(a.path)).toHaveLength(1), WAIT);
+      await vi.waitFor(() => expect(receiver.at(b.path)).toHaveLength(1), WAIT);
+      await vi.waitFor(async () => expect((await deliveries(b.id))[0]?.status).toBe('succeeded'), WAIT);
+      await sleep(300);
+      expect(receiver.at(a.path)).toHaveLength(1);
+      expect(receiver.at(b.path)).toHaveLength(1);
     });
 
     it('revives a lost batch job after a crash: only what is still pending is sent, once its claim has lapsed', async () => {

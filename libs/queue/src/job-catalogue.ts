@@ -26,7 +26,11 @@ export interface JobPayloads {
   'event.dispatch': { workspaceId: string; event: EventEnvelope };
   /** One try of one webhook delivery (its row holds the schedule); on its own queue so one slow endpoint delays nothing else. */
   'webhook.deliver': { workspaceId: string; deliveryId: string };
-  /** The first try of each delivery of one event (one job for all its endpoints; a busy endpoint's delivery goes on alone as webhook.deliver). */
+  /**
+   * The first try of each delivery of one batch of an event's endpoints (a busy endpoint's delivery goes on alone as
+   * webhook.deliver). The fan-out sends an event's first batch itself; this job carries the others, and the first when
+   * that run was lost (its row left unpublished for the relay).
+   */
   'webhook.deliver_batch': { workspaceId: string; deliveryIds: string[] };
   /** A stored Stripe event: apply the subscription's current state to the workspace's plan. */
   'billing.event': { workspaceId: string; eventId: string };
@@ -68,7 +72,7 @@ export const JOBS: { [N in JobName]: JobDefinition } = {
     queue: 'status',
     options: { attempts: 12, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   },
-  // Fan-out only writes delivery rows and publishes to Redis: quick, idempotent, retried if Redis or Postgres blinks.
+  // Fan-out writes delivery rows and starts the first batch's sends without waiting for them: quick, idempotent, retried if Redis or Postgres blinks.
   'event.dispatch': {
     queue: 'events',
     options: { attempts: 10, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },

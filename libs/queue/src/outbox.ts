@@ -68,6 +68,15 @@ export class Outbox {
     });
   }
 
+  /**
+   * Marks a committed row whose job the writing process ran itself instead of queueing it, so the
+   * relay leaves it alone. A row never marked (the process died during the run) is published by the
+   * relay after its grace period, as if its publish had been lost.
+   */
+  ranInline(id: string): void {
+    this.markSoon(id);
+  }
+
   /** Publishes what waits to be coalesced, then marks what is published and not marked yet (shutdown: the relay would otherwise publish it again). */
   async flush(): Promise<void> {
     await this.publishCoalesced();

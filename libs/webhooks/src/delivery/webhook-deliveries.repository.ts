@@ -108,36 +108,52 @@ export class WebhookDeliveriesRepository {
   /**
    * The fan-out in one statement: one pending delivery, due at `at`, per enabled endpoint of the
    * workspace subscribed to the event's type, and per `perBatch` of them one `webhook.deliver_batch`
-   * outbox row (id = the batch id, payload = the ids written now). Endpoints that already have a
+   * outbox row (id = the batch id, payload = the ids written now). With `claimFirst`, the first batch
+   * is written claimed by the caller, who sends it at once (`inline`: its deliveries with their
+   * endpoints, as claimDue answers them); the others (`queued`) are left to their jobs. Endpoints that already have a
    * delivery of the event are skipped (fan-out runs again after a crash), and a batch left with none
-   * writes no row. Answers the ids written, by batch.
+   * writes no row.
    */
-  async fanOut(tx: TenantTx, event: { id: string; type: string; body: string }, at: Date, perBatch: number): Promise<Map<string, string[]>> {
-    const rows: Array<{ id: string; batch_id: string }> = await tx.manager.query(
+  async fanOut(
+    tx: TenantTx,
+    event: { id: string; type: string; body: string },
+    at: Date,
+    perBatch: number,
+    claimFirst: boolean,
+  ): Promise<{ inline: { batchId: string; claimed: Claimed[] } | null; queued: Map<string, string[]> }> {
+    const rows: Array<Raw & Record<string, unknown> & { batch_id: string; inline: boolean }> = await tx.manager.query(
       `WITH targets AS (
-         SELECT e.id AS endpoint_id, (row_number() OVER (ORDER BY e.id) - 1) / $6 AS chunk
+         SELECT e.*, (row_number() OVER (ORDER BY e.id) - 1) / $6 AS chunk
          FROM webhook_endpoints e WHERE e.workspace_id = $1 AND e.disabled_at IS NULL AND $3::text = ANY(e.events)),
        batches AS (SELECT chunk, ferry_uuidv7() AS batch_id FROM (SELECT DISTINCT chunk FROM targets) c),
        written AS (
-         INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_id, event_type, body, status, next_attempt_at, batch_id)
-         SELECT ferry_uuidv7(), $1::uuid, t.endpoint_id, $2, $3, $4, 'pending', $5, b.batch_id
+         INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_id, event_type, body, status, next_attempt_at, batch_id, claimed_until)
+         SELECT ferry_uuidv7(), $1::uuid, t.id, $2, $3, $4, 'pending', $5, b.batch_id,
+                CASE WHEN $8 AND t.chunk = 0 THEN now() + make_interval(secs => $7) END
          FROM targets t JOIN batches b USING (chunk)
          ON CONFLICT (workspace_id, endpoint_id, event_id) WHERE replay_of IS NULL DO NOTHING
-         RETURNING id, batch_id),
+         RETURNING *),
        jobs AS (
          INSERT INTO outbox (id, workspace_id, job_name, payload)
          SELECT batch_id, $1::uuid, 'webhook.deliver_batch', jsonb_build_object('workspaceId', $1::uuid::text, 'deliveryIds', jsonb_agg(id::text ORDER BY id))
          FROM written GROUP BY batch_id)
-       SELECT id, batch_id FROM written ORDER BY id`,
-      [tx.workspaceId, event.id, event.type, event.body, at, perBatch],
+       SELECT w.*, w.claimed_until IS NOT NULL AS inline, ${ENDPOINT_COLUMNS.map((c) => `t.${c} AS e_${c}`).join(', ')}
+       FROM written w JOIN targets t ON t.id = w.endpoint_id ORDER BY w.id`,
+      [tx.workspaceId, event.id, event.type, event.body, at, perBatch, CLAIM_SECONDS, claimFirst],
     );
-    const batches = new Map<string, string[]>();
+    let inline: { batchId: string; claimed: Claimed[] } | null = null;
+    const queued = new Map<string, string[]>();
     for (const row of rows) {
-      const ids = batches.get(row.batch_id);
+      if (row.inline) {
+        inline ??= { batchId: row.batch_id, claimed: [] };
+        inline.claimed.push(toClaimed(row));
+        continue;
+      }
+      const ids = queued.get(row.batch_id);
       if (ids) ids.push(row.id);
-      else batches.set(row.batch_id, [row.id]);
+      else queued.set(row.batch_id, [row.id]);
     }
-    return batches;
+    return { inline, queued };
   }
 
   async insertOne(

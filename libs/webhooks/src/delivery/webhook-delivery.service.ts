@@ -82,6 +82,11 @@ export class WebhookDeliveryService {
    */
   async deliverBatch(workspaceId: string, deliveryIds: string[]): Promise<void> {
     const claimed = await this.db.run(workspaceId, (tx) => this.deliveries.claimDue(tx, deliveryIds, this.clock()));
+    await this.deliverClaimed(workspaceId, claimed);
+  }
+
+  /** deliverBatch for deliveries this caller holds already (the fan-out writes its first batch claimed). */
+  async deliverClaimed(workspaceId: string, claimed: Claimed[]): Promise<void> {
     if (claimed.length === 0) return;
     const disabled = claimed.filter((c) => c.endpoint.disabledAt);
     const live = claimed.filter((c) => !c.endpoint.disabledAt);
