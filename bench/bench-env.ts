@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { loadConfig, type FerryConfig } from '#config';
 
 /**
@@ -53,4 +54,39 @@ export function apiChildEnv(config: FerryConfig): Record<string, string | undefi
 
 export function childEnv(extra: Record<string, string>): Record<string, string | undefined> {
   return { ...ENV, ...extra };
+}
+
+/**
+ * The environment of the processes a bench starts from the build (API, worker): a database and Redis
+ * prefix of the bench's own beside the configured ones, the API on `port`, a fresh app secret, no
+ * rate limit, quiet logs; `extra` on top.
+ */
+export function processEnv(database: string, redisPrefix: string, port: number, extra: Record<string, string> = {}): Record<string, string> {
+  const url = new URL(loadConfig().database.url);
+  url.pathname = `/${database}`;
+  return {
+    DATABASE_URL: url.toString(),
+    DATABASE_APP_URL: '',
+    REDIS_PREFIX: redisPrefix,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    APP_SECRET: randomBytes(32).toString('base64url'),
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+/** `<flag> <name>` on the command line (`--tag run2`): a name of lowercase letters and digits, or undefined. */
+export function argValue(flag: string): string | undefined {
+  const at = process.argv.indexOf(flag);
+  const value = at >= 0 ? process.argv[at + 1] : undefined;
+  if (at >= 0 && !/^[a-z0-9]+$/.test(value ?? '')) throw new Error(`${flag} takes a name of lowercase letters and digits`);
+  return value;
+}
+
+/** `--profile`: the processes a bench starts write V8 CPU profiles into `dir` when they stop. */
+export function profileArgs(dir: string): string[] {
+  return process.argv.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }

@@ -160,3 +160,15 @@ export function whatsappHook(inbox: WhatsappInbox, from: string, text: string): 
   });
   return { wamid, body, signature: `sha256=${createHmac('sha256', inbox.appSecret).update(body).digest('hex')}` };
 }
+
+/** Posts one signed WhatsApp webhook to Ferry's hook for the inbox; answers the message's wamid, or throws unless 200. */
+export async function postWhatsappHook(agent: http.Agent, apiUrl: string, inbox: WhatsappInbox, from: string, text: string): Promise<string> {
+  const { wamid, body, signature } = whatsappHook(inbox, from, text);
+  const answer = await request(agent, `${apiUrl}/hooks/whatsapp/${inbox.id}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
+    body,
+  });
+  if (answer.status !== 200) throw new Error(`hook answered ${answer.status}: ${answer.body.slice(0, 200)}`);
+  return wamid;
+}

@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '#config';
 import { migrate } from '#database';
-import { childEnv } from './bench-env.js';
+import { argValue, childEnv, processEnv, profileArgs } from './bench-env.js';
 import { type BaselineResult, bareBullmq, barePostgres } from './delivery-baselines.js';
-import { drive, type FlowStats, flowStats, type Pace, request, waitForCount, type WhatsappInbox, whatsappHook } from './delivery-load.js';
+import { drive, type FlowStats, flowStats, type Pace, postWhatsappHook, request, waitForCount, type WhatsappInbox } from './delivery-load.js';
 import { freePort, logLine, type Running, spawnNode, startNode, stop, waitForHttp } from './delivery-processes.js';
 import { dropDatabase, seedTenant } from './seed.js';
 import { clearRedisKeys, cpuSeconds, serverCpuSeconds } from './measure.js';
@@ -36,7 +36,7 @@ const CLIENTS = 32;
 const WAIT_MS = 120_000;
 /** `--inbound` or `--outbound` measures one flow only (while working on it); both by default. */
 /** `--profile`: the API and the worker write V8 CPU profiles into bench/results/profiles when they stop. */
-const NODE_ARGS = process.argv.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS}/profiles`] : [];
+const NODE_ARGS = profileArgs(`${RESULTS}/profiles`);
 const FLOWS = new Set(['inbound', 'outbound'].filter((flow) => !process.argv.includes(flow === 'inbound' ? '--outbound' : '--inbound')));
 
 const log = (line: string): void => void process.stderr.write(`[bench:delivery] ${line}\n`);
@@ -58,22 +58,11 @@ interface Cost {
 async function main(): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
   const port = await freePort();
-  const database = new URL(loadConfig().database.url);
-  database.pathname = `/${DATABASE}`;
-  const env: Record<string, string> = {
-    DATABASE_URL: database.toString(),
-    DATABASE_APP_URL: '',
-    REDIS_PREFIX,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    APP_SECRET: randomBytes(32).toString('base64url'),
-    RATE_LIMIT_PER_MINUTE: '1000000',
+  const env = processEnv(DATABASE, REDIS_PREFIX, port, {
     ALLOW_PRIVATE_URLS: 'true',
     // The pipeline's rate, not Meta's pair rate (replies go round-robin to the same few hundred users).
     WHATSAPP_PAIR_INTERVAL_MS: '0',
-    LOG_LEVEL: 'warn',
-  };
+  });
   const config = loadConfig(env);
   const children: Running[] = [];
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -95,16 +84,7 @@ async function main(): Promise<void> {
 
     const rows: Row[] = [];
     const senders = Array.from({ length: SENDERS }, (_, i) => `1555${String(2_000_000 + i)}`);
-    const hook = async (i: number, from: string): Promise<string> => {
-      const { wamid, body, signature } = whatsappHook(inbox, from, `Inbound ${i}: is the boat on time?`);
-      const answer = await request(agent, `${apiUrl}/hooks/whatsapp/${inbox.id}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
-        body,
-      });
-      if (answer.status !== 200) throw new Error(`hook answered ${answer.status}: ${answer.body.slice(0, 200)}`);
-      return wamid;
-    };
+    const hook = (i: number, from: string): Promise<string> => postWhatsappHook(agent, apiUrl, inbox, from, `Inbound ${i}: is the boat on time?`);
     const meter = costMeter(owner, children);
     const inbound = async (phase: string, pace: Pace, from: (i: number) => string, target = '—'): Promise<void> => {
       const started = await meter.start();
@@ -178,12 +158,6 @@ function finish(rows: Row[], bullmq: BaselineResult, postgres: BaselineResult, c
   log('wrote bench/results/delivery.json (logs: bench/results/delivery-*.log)');
 }
 
-function argValue(flag: string): string | undefined {
-  const at = process.argv.indexOf(flag);
-  const value = at >= 0 ? process.argv[at + 1] : undefined;
-  if (at >= 0 && !/^[a-z0-9]+$/.test(value ?? '')) throw new Error(`${flag} takes a name of lowercase letters and digits`);
-  return value;
-}
 
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
 

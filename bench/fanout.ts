@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus } from 'node:os';
@@ -6,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '#config';
 import { migrate } from '#database';
-import { benchScale, childEnv } from './bench-env.js';
+import { argValue, benchScale, childEnv, processEnv, profileArgs } from './bench-env.js';
 import { type BaselineResult, bareBullmq } from './delivery-baselines.js';
 import { drive, request, type Sent } from './delivery-load.js';
 import { freePort, logLine, type Running, spawnNode, startNode, stop, waitForHttp } from './delivery-processes.js';
@@ -43,7 +42,7 @@ const STATEMENTS = process.argv.includes('--statements');
  */
 const DRAIN = process.argv.includes('--drain');
 /** `--profile`: the API and the worker write V8 CPU profiles into bench/results/profiles when they stop. */
-const NODE_ARGS = process.argv.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS}/profiles`] : [];
+const NODE_ARGS = profileArgs(`${RESULTS}/profiles`);
 const DATABASE = TAG ? `ferry_bench_${TAG}_fanout` : 'ferry_bench_fanout';
 const REDIS_PREFIX = TAG ? `ferry-bench-${TAG}-fanout` : 'ferry-bench-fanout';
 const WORKSPACES = 100;
@@ -87,23 +86,10 @@ interface Percentiles {
 async function main(): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
   const [port, receiverPort] = [await freePort(), await freePort()];
-  const database = new URL(loadConfig().database.url);
-  database.pathname = `/${DATABASE}`;
   const apiUrl = `http://127.0.0.1:${port}`;
   const receiverUrl = `http://127.0.0.1:${receiverPort}`;
-  const env: Record<string, string> = {
-    DATABASE_URL: database.toString(),
-    DATABASE_APP_URL: '',
-    REDIS_PREFIX,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: apiUrl,
-    APP_SECRET: randomBytes(32).toString('base64url'),
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    // The receiver is on 127.0.0.1 over plain http.
-    ALLOW_PRIVATE_URLS: 'true',
-    LOG_LEVEL: 'warn',
-  };
+  // The receiver is on 127.0.0.1 over plain http.
+  const env = processEnv(DATABASE, REDIS_PREFIX, port, { ALLOW_PRIVATE_URLS: 'true' });
   const config = loadConfig(env);
   const children: Running[] = [];
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -210,7 +196,7 @@ async function main(): Promise<void> {
     await owner.query('ANALYZE');
     log(`measured: ${EVENTS} events x ${ENDPOINTS_PER_WORKSPACE} endpoints = ${EVENTS * ENDPOINTS_PER_WORKSPACE} deliveries`);
     // The extension lives in the server's `postgres` database; its view covers every database.
-    const statsUrl = new URL(database);
+    const statsUrl = new URL(config.database.url);
     statsUrl.pathname = '/postgres';
     const stats = STATEMENTS ? new pg.Client({ connectionString: statsUrl.toString() }) : null;
     await stats?.connect();
@@ -378,12 +364,6 @@ function renderTable(result: FanoutResult, bullmq: BaselineResult, drained?: Fan
   ].join('\n');
 }
 
-function argValue(flag: string): string | undefined {
-  const at = process.argv.indexOf(flag);
-  const value = at >= 0 ? process.argv[at + 1] : undefined;
-  if (at >= 0 && !/^[a-z0-9]+$/.test(value ?? '')) throw new Error(`${flag} takes a name of lowercase letters and digits`);
-  return value;
-}
 
 main().then(
   () => process.exit(0),

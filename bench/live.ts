@@ -10,8 +10,8 @@ import { type FerryConfig, loadConfig } from '#config';
 import { migrate } from '#database';
 import type { EventEnvelope } from '#domain';
 import { deriveAccessTokenKey, signAccessToken } from '#identity';
-import { childEnv } from './bench-env.js';
-import { drive, type Pace, request, whatsappHook, type WhatsappInbox } from './delivery-load.js';
+import { childEnv, processEnv } from './bench-env.js';
+import { drive, type Pace, postWhatsappHook, request, type WhatsappInbox } from './delivery-load.js';
 import { freePort, logLine, type Running, spawnNode, startNode, stop, waitForHttp } from './delivery-processes.js';
 import { dropDatabase, seedTenant } from './seed.js';
 import { clearRedisKeys, cpuSeconds, percentile } from './measure.js';
@@ -56,20 +56,8 @@ interface Row {
 async function main(): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
   const port = await freePort();
-  const database = new URL(loadConfig().database.url);
-  database.pathname = `/${DATABASE}`;
   const apiUrl = `http://127.0.0.1:${port}`;
-  const env: Record<string, string> = {
-    DATABASE_URL: database.toString(),
-    DATABASE_APP_URL: '',
-    REDIS_PREFIX,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: apiUrl,
-    APP_SECRET: randomBytes(32).toString('base64url'),
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    LOG_LEVEL: 'warn',
-  };
+  const env = processEnv(DATABASE, REDIS_PREFIX, port);
   const config = loadConfig(env);
   const children: Running[] = [];
   const sockets: Socket[] = [];
@@ -124,16 +112,7 @@ async function main(): Promise<void> {
     }
 
     const senders = Array.from({ length: SENDERS }, (_, i) => `1555${String(3_000_000 + i)}`);
-    const hook = async (i: number): Promise<string> => {
-      const { wamid, body, signature } = whatsappHook(inbox, senders[i % SENDERS]!, `Live ${i}: is the boat on time?`);
-      const answer = await request(agent, `${apiUrl}/hooks/whatsapp/${inbox.id}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
-        body,
-      });
-      if (answer.status !== 200) throw new Error(`hook answered ${answer.status}: ${answer.body.slice(0, 200)}`);
-      return wamid;
-    };
+    const hook = (i: number): Promise<string> => postWhatsappHook(agent, apiUrl, inbox, senders[i % SENDERS]!, `Live ${i}: is the boat on time?`);
     const phase = async (name: string, pace: Pace): Promise<Row> => {
       for (const seen of arrivals) seen.clear();
       const cpu0 = cpuSeconds(children);
