@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { FerryConfig } from '#config';
 import { uuidv7 } from '#domain';
 import { REDIS } from '#queue';
-import { testConfig } from '#testing';
+import { testConfig, uuidv7At } from '#testing';
 import { createLogger } from './logger.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createWorker } from './worker.js';
@@ -20,6 +20,21 @@ async function insertStrandedRow(owner: pg.Client, workspaceId: string): Promise
     [id, workspaceId, payload],
   );
   return { id, payload };
+}
+
+/** A row published `ageMs` ago (and written then, its id too), whose job needs nothing more. */
+async function insertPublishedRow(owner: pg.Client, workspaceId: string, ageMs: number): Promise<string> {
+  const id = uuidv7At(Date.now() - ageMs);
+  await owner.query(
+    `INSERT INTO outbox (id, workspace_id, job_name, payload, created_at, published_at)
+     VALUES ($1, $2, 'event.dispatch', $3, now() - make_interval(secs => $4), now() - make_interval(secs => $4))`,
+    [id, workspaceId, { workspaceId, event: { id: uuidv7() } }, ageMs / 1000],
+  );
+  return id;
+}
+
+async function remaining(owner: pg.Client, ids: string[]): Promise<number> {
+  return (await owner.query('SELECT count(*)::int AS n FROM outbox WHERE id = ANY($1::uuid[])', [ids])).rows[0].n;
 }
 
 async function publishedAt(owner: pg.Client, id: string): Promise<Date | null> {
@@ -115,12 +130,43 @@ describe('outbox relay', () => {
     });
   });
 
+  describe('pruning', () => {
+    let worker: INestApplicationContext;
+    let relay: OutboxRelay;
+    const HOUR = 3_600_000;
+
+    beforeAll(async () => {
+      const pruning = await testConfig({ OUTBOX_RETENTION_MS: String(HOUR), OUTBOX_PRUNE_BATCH: '10', OUTBOX_PRUNE_INTERVAL_MS: '600000' });
+      worker = await createWorker(pruning, createLogger('silent'));
+      relay = worker.get(OutboxRelay);
+      await vi.waitFor(() => expect(worker.get<Redis>(REDIS).status).toBe('ready'), { timeout: 10_000 });
+    });
+    afterAll(async () => worker?.close());
+
+    it('deletes published rows past the retention, batch after batch, then waits for its interval', async () => {
+      const old: string[] = [];
+      for (let i = 0; i < 25; i++) old.push(await insertPublishedRow(owner, workspaceId, 2 * HOUR + i * 1000));
+      const young = await insertPublishedRow(owner, workspaceId, HOUR / 2);
+
+      expect(await relay.runOnce()).toMatchObject({ ok: true });
+
+      expect(await remaining(owner, old)).toBe(0);
+      expect(relay.pruned).toBeGreaterThanOrEqual(25);
+      expect(await remaining(owner, [young])).toBe(1);
+      // Within OUTBOX_PRUNE_INTERVAL_MS the next runs relay only.
+      const late = await insertPublishedRow(owner, workspaceId, 2 * HOUR);
+      await relay.runOnce();
+      expect(await remaining(owner, [late])).toBe(1);
+      await owner.query('DELETE FROM outbox WHERE id = ANY($1::uuid[])', [[young, late]]);
+    });
+  });
+
   describe('with Redis unreachable', () => {
     let worker: INestApplicationContext;
     let relay: OutboxRelay;
 
     beforeAll(async () => {
-      const unreachable = await testConfig({ REDIS_URL: 'redis://127.0.0.1:1', OUTBOX_RELAY_INTERVAL_MS: '10' });
+      const unreachable = await testConfig({ REDIS_URL: 'redis://127.0.0.1:1', OUTBOX_RELAY_INTERVAL_MS: '10', OUTBOX_PRUNE_INTERVAL_MS: '10' });
       worker = await createWorker(unreachable, createLogger('silent'));
       relay = worker.get(OutboxRelay);
     });
@@ -132,6 +178,12 @@ describe('outbox relay', () => {
       expect(result).toMatchObject({ ok: false, error: expect.any(String) });
       expect(await publishedAt(owner, row.id)).toBeNull();
       await owner.query('DELETE FROM outbox WHERE id = $1', [row.id]);
+    });
+
+    it('prunes all the same (Postgres is all it needs)', async () => {
+      const old = await insertPublishedRow(owner, workspaceId, 8 * 86_400_000);
+      expect(await relay.runOnce()).toMatchObject({ ok: false });
+      expect(await remaining(owner, [old])).toBe(0);
     });
 
     it('keeps looping through failures, and stops cleanly', async () => {

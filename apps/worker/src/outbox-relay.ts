@@ -9,12 +9,15 @@ export type RelayResult = { ok: true; published: number } | { ok: false; error: 
 
 /** How long shutdown waits for a relay run in progress before closing its connections anyway. */
 const STOP_GRACE_MS = 10_000;
+/** How long one run may spend pruning (the next run goes on with what is left). */
+const PRUNE_BUDGET_MS = 500;
 
 /**
  * Re-publishes outbox rows that were committed but never reached BullMQ (Redis down at commit, a
  * crash between commit and publish). Runs every `outbox.relayIntervalMs`, one run at a time: the next
  * run is scheduled only when the previous one has finished. A failing run (Postgres or Redis down) is
- * logged and the loop goes on; the rows stay pending in Postgres until a run succeeds.
+ * logged and the loop goes on; the rows stay pending in Postgres until a run succeeds. Each run also
+ * prunes the outbox when its interval has passed (prune()).
  */
 @Injectable()
 export class OutboxRelay implements BeforeApplicationShutdown {
@@ -25,8 +28,14 @@ export class OutboxRelay implements BeforeApplicationShutdown {
   private generation = 0;
   private failing: string | undefined;
   private lastRecovery = 0;
+  private lastPrune = 0;
+  /** The prune in progress was cut short by PRUNE_BUDGET_MS: the next run goes on with it. */
+  private pruning: { removed: number; batches: number; startedAt: number } | undefined;
+  private pruneFailing: string | undefined;
   /** Completed runs, successful or not (for health checks and tests). */
   runs = 0;
+  /** Outbox rows this process has pruned (for health checks and tests). */
+  pruned = 0;
 
   constructor(
     private readonly outbox: Outbox,
@@ -64,7 +73,7 @@ export class OutboxRelay implements BeforeApplicationShutdown {
 
   /** One relay run. Never throws. A run already in progress is awaited, never doubled. */
   runOnce(): Promise<RelayResult> {
-    this.current ??= this.relay().finally(() => {
+    this.current ??= this.run().finally(() => {
       this.current = undefined;
       this.runs += 1;
     });
@@ -85,6 +94,53 @@ export class OutboxRelay implements BeforeApplicationShutdown {
     this.lastRecovery = Date.now();
     const revived = await this.outbox.recoverStalled(this.config.outbox.stalledAfterMs);
     if (revived > 0) this.logger.warn({ revived }, 'revived jobs lost after publishing');
+  }
+
+  private async run(): Promise<RelayResult> {
+    const result = await this.relay();
+    await this.prune();
+    return result;
+  }
+
+  /**
+   * Deletes published rows older than OUTBOX_RETENTION_MS whose work is done (Outbox.prune), once per
+   * OUTBOX_PRUNE_INTERVAL_MS: batch after batch while they come back full, each its own short
+   * transaction. A run spends at most PRUNE_BUDGET_MS on it, so a backlog (the first prune of a large
+   * table) never holds up the relay: the next runs go on with it, one relay interval apart. Every
+   * worker prunes; the database lets one do it at a time (the others' calls answer 0 at once). Needs
+   * no Redis, so it goes on through a Redis outage. Never throws.
+   */
+  private async prune(): Promise<void> {
+    const { pruneIntervalMs, retentionMs, pruneBatch } = this.config.outbox;
+    if (pruneIntervalMs === 0) return;
+    if (!this.pruning && Date.now() - this.lastPrune < pruneIntervalMs) return;
+    const startedAt = Date.now();
+    this.lastPrune = startedAt;
+    const pass = (this.pruning ??= { removed: 0, batches: 0, startedAt });
+    try {
+      let removed: number;
+      do {
+        removed = await this.outbox.prune(retentionMs, pruneBatch);
+        pass.removed += removed;
+        pass.batches += 1;
+        this.pruned += removed;
+      } while (removed === pruneBatch && Date.now() - startedAt < PRUNE_BUDGET_MS);
+      if (this.pruneFailing) this.logger.info('outbox prune recovered');
+      this.pruneFailing = undefined;
+      if (removed === pruneBatch) {
+        this.logger.debug({ removed: pass.removed }, 'outbox prune goes on at the next run');
+        return;
+      }
+      this.pruning = undefined;
+      if (pass.removed > 0) {
+        this.logger.info({ removed: pass.removed, batches: pass.batches, ms: Date.now() - pass.startedAt }, 'outbox pruned published jobs');
+      }
+    } catch (error) {
+      this.pruning = undefined;
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger[this.pruneFailing === message ? 'debug' : 'warn']({ err: error, removed: pass.removed }, 'outbox prune failed; will retry');
+      this.pruneFailing = message;
+    }
   }
 
   private async relay(): Promise<RelayResult> {

@@ -23,7 +23,17 @@ export interface FerryConfig {
     loginWindowSeconds: number;
   };
   rateLimit: { perMinute: number };
-  outbox: { relayIntervalMs: number; relayGraceMs: number; stalledAfterMs: number };
+  outbox: {
+    relayIntervalMs: number;
+    relayGraceMs: number;
+    stalledAfterMs: number;
+    /** Published jobs older than this are deleted, unless their work is still pending (ferry_outbox_prune). */
+    retentionMs: number;
+    /** How often the worker prunes; 0 = never. */
+    pruneIntervalMs: number;
+    /** Rows deleted per statement (one short transaction each). */
+    pruneBatch: number;
+  };
   worker: {
     /** Jobs run at once per queue, per worker process (each queue has its own BullMQ Worker). */
     concurrency: { inbound: number; outbound: number; status: number; events: number; webhooks: number; billing: number };
@@ -142,11 +152,7 @@ export function loadConfig(overrides: Env = {}, env: Env = process.env): FerryCo
       loginWindowSeconds: int(read, 'LOGIN_WINDOW_SECONDS', 900, 1, 86_400),
     },
     rateLimit: { perMinute: int(read, 'RATE_LIMIT_PER_MINUTE', 1200, 1, 1_000_000) },
-    outbox: {
-      relayIntervalMs: int(read, 'OUTBOX_RELAY_INTERVAL_MS', 1000, 10, 3_600_000),
-      relayGraceMs: int(read, 'OUTBOX_RELAY_GRACE_MS', 5000, 0, 3_600_000),
-      stalledAfterMs: int(read, 'OUTBOX_STALLED_AFTER_MS', 900_000, 1000, 86_400_000),
-    },
+    outbox: outbox(read),
     worker: {
       concurrency: concurrency(read),
       lockDurationMs: int(read, 'WORKER_LOCK_DURATION_MS', 30_000, 1000, 600_000),
@@ -170,6 +176,27 @@ export function loadConfig(overrides: Env = {}, env: Env = process.env): FerryCo
 }
 
 type Reader = (name: string) => string | undefined;
+
+function outbox(read: Reader): FerryConfig['outbox'] {
+  const stalledAfterMs = int(read, 'OUTBOX_STALLED_AFTER_MS', 900_000, 1000, 86_400_000);
+  // A week. The prune keeps the rows of pending work whatever their age, so the window is mostly for
+  // people (a week of jobs to look into after an incident, the webhook retry schedule's 28 hours well
+  // inside it) and a margin for any job recovery may yet learn to revive. One case is bounded by it:
+  // a fallback check is kept only while its deadline is inside the window, which must leave the
+  // recovery (work stalled for OUTBOX_STALLED_AFTER_MS) time to find it.
+  const retentionMs = int(read, 'OUTBOX_RETENTION_MS', 7 * 86_400_000, 3_600_000, 365 * 86_400_000);
+  if (retentionMs <= stalledAfterMs) {
+    throw new ConfigError('OUTBOX_RETENTION_MS', `must be longer than OUTBOX_STALLED_AFTER_MS (${stalledAfterMs}), got ${retentionMs}`);
+  }
+  return {
+    relayIntervalMs: int(read, 'OUTBOX_RELAY_INTERVAL_MS', 1000, 10, 3_600_000),
+    relayGraceMs: int(read, 'OUTBOX_RELAY_GRACE_MS', 5000, 0, 3_600_000),
+    stalledAfterMs,
+    retentionMs,
+    pruneIntervalMs: int(read, 'OUTBOX_PRUNE_INTERVAL_MS', 600_000, 0, 86_400_000),
+    pruneBatch: int(read, 'OUTBOX_PRUNE_BATCH', 1000, 1, 100_000),
+  };
+}
 
 /** WORKER_CONCURRENCY for every queue, WORKER_CONCURRENCY_<QUEUE> for one. */
 function concurrency(read: Reader): FerryConfig['worker']['concurrency'] {

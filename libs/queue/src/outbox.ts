@@ -159,6 +159,20 @@ export class Outbox {
   }
 
   /**
+   * Deletes up to `batch` published rows older than `olderThanMs` whose work is no longer pending (a
+   * row the relay's recovery may still need is kept: ferry_outbox_prune), in one short transaction;
+   * returns how many. A full batch means there may be more: the caller calls again. Answers 0 at
+   * once while another process is pruning.
+   */
+  async prune(olderThanMs: number, batch: number): Promise<number> {
+    const rows: Array<{ removed: number }> = await this.dataSource.query(
+      `SELECT ferry_outbox_prune(make_interval(secs => $1), $2) AS removed`,
+      [olderThanMs / 1000, batch],
+    );
+    return rows[0]?.removed ?? 0;
+  }
+
+  /**
    * Marking is bookkeeping for the relay (which waits OUTBOX_RELAY_GRACE_MS before it touches a row),
    * so rows published within a few milliseconds share one UPDATE. Lost marks (a crash) cost a
    * re-publish under the same job id: a no-op while BullMQ holds the job, an idempotent rerun after.

@@ -3,6 +3,15 @@ import { uuidv7 } from '#domain';
 import type { FerryConfig } from '#config';
 import { mintApiKey } from '#identity';
 
+/**
+ * A UUIDv7 made at `ms`, for a row written as if long ago (an outbox row the prune finds by its id's
+ * time). uuidv7() itself never goes back in time within a process: asked for the past, it answers now.
+ */
+export function uuidv7At(ms: number): string {
+  const time = Math.floor(ms).toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8)}${uuidv7().slice(13)}`;
+}
+
 export interface SeededTenant {
   workspaceId: string;
   userId: string;

@@ -2,6 +2,8 @@
  * The branches of ferry_outbox_stalled (SECURITY DEFINER: the relay's one global read), one per kind
  * of job whose pending work Postgres can see. A migration that adds a branch redefines the function
  * with every branch so far: a redefinition that forgets one silently stops reviving those jobs.
+ * Each branch also has its PENDING_* twin below, which keeps ferry_outbox_prune from deleting the rows
+ * the branch may yet need: a new branch needs its twin, and ferry_outbox_prune redefined with it.
  */
 export const STALLED_SENDS = `SELECT o.id, o.workspace_id, o.job_name, o.payload
    FROM messages m
@@ -65,3 +67,111 @@ export const STALLED_WEBHOOK_BATCHES = `SELECT o.id, o.workspace_id, o.job_name,
                   WHERE d.status = 'pending' AND d.batch_id IS NOT NULL AND coalesce(d.next_attempt_at, d.created_at) < now() - older_than)
    AND o.job_name = 'webhook.deliver_batch' AND o.published_at IS NOT NULL AND o.created_at < now() - older_than
    ORDER BY o.created_at LIMIT max_rows`;
+
+/*
+ * The twins of the branches above, for ferry_outbox_prune: each holds of an outbox row `o` of its jobs
+ * while the work its branch joins the row to is still pending, by the branch's own join and conditions
+ * minus its time conditions (work pending now is what may stall later, whatever its age). The prune
+ * deletes no row for which its job's twin holds, so a job lost in BullMQ can be revived however long
+ * its work waits: a reply queued through a long outage, an event left unprocessed until a fix ships,
+ * a webhook retry or a fallback deadline days ahead (only the fallback check's twin also has a bound in
+ * time, explained there). Each is evaluated only for rows of its jobs (pruneFunction).
+ */
+export interface PendingWork {
+  jobs: string[];
+  /** True of the outbox row `o` while its work is pending (may read `cutoff`, the retention's start). */
+  condition: string;
+}
+
+export const PENDING_SENDS: PendingWork = {
+  jobs: ['message.send'],
+  condition: `EXISTS (SELECT 1 FROM messages m
+    WHERE m.id = (o.payload->>'messageId')::uuid AND m.workspace_id = o.workspace_id AND m.direction = 'out' AND m.status = 'queued')`,
+};
+
+// Found from the events the job names (their primary key), not by reading every pending event for the
+// job's id: one statement writes a job and the job_id of each event it names (InboundEventsRepository
+// .insertBatch), and the inbound-batches migration gave older events the job whose payload named them
+// (`eventId`, from before a job named several).
+export const PENDING_EVENT_JOBS: PendingWork = {
+  jobs: ['inbound.process', 'status.apply'],
+  condition: `EXISTS (SELECT 1 FROM inbound_events e
+    WHERE e.id = ANY (ARRAY(SELECT jsonb_array_elements_text(coalesce(o.payload->'eventIds', jsonb_build_array(o.payload->'eventId'))))::uuid[])
+      AND e.job_id = o.id AND e.workspace_id = o.workspace_id AND e.processed_at IS NULL AND e.error IS NULL)`,
+};
+
+// The one twin bounded in time. A check whose hop had nowhere to go at its deadline leaves the message
+// as it was (FallbackService.leave: 'stayed'), so the branch's condition holds for good once the check
+// has run: only a receipt ends it. Kept forever, such rows would pile up and be read again by every
+// prune; so a check is kept while its condition holds and its deadline is within the retention window
+// (`cutoff`), in which the relay's recovery has looked for it once a minute.
+export const PENDING_FALLBACK_CHECKS: PendingWork = {
+  jobs: ['message.fallback_check'],
+  condition: `(o.payload->>'dueAt')::timestamptz >= cutoff AND EXISTS (SELECT 1 FROM messages m
+    JOIN delivery_attempts a ON a.workspace_id = m.workspace_id AND a.id = (o.payload->>'attemptId')::uuid
+    WHERE m.id = (o.payload->>'messageId')::uuid AND m.workspace_id = o.workspace_id
+      AND m.status = 'sent' AND a.provider_message_id = m.external_id
+      AND a.identity_id IS NOT DISTINCT FROM m.identity_id
+      AND a.receipt_status IS DISTINCT FROM 'delivered' AND a.receipt_status IS DISTINCT FROM 'read')`,
+};
+
+export const PENDING_WEBHOOK_DELIVERIES: PendingWork = {
+  jobs: ['webhook.deliver'],
+  condition: `EXISTS (SELECT 1 FROM webhook_deliveries d
+    WHERE d.id = (o.payload->>'deliveryId')::uuid AND d.workspace_id = o.workspace_id AND d.status = 'pending')`,
+};
+
+// Found from the deliveries the job names, as above: the fan-out writes a batch's deliveries and the
+// job naming them in one statement (WebhookDeliveriesRepository.fanOut).
+export const PENDING_WEBHOOK_BATCHES: PendingWork = {
+  jobs: ['webhook.deliver_batch'],
+  condition: `EXISTS (SELECT 1 FROM webhook_deliveries d
+    WHERE d.id = ANY (ARRAY(SELECT jsonb_array_elements_text(o.payload->'deliveryIds'))::uuid[])
+      AND d.batch_id = o.id AND d.workspace_id = o.workspace_id AND d.status = 'pending')`,
+};
+
+/** The advisory lock key of a prune in progress (migrate() holds 7261100 while it migrates). */
+const PRUNE_LOCK = 7261101;
+
+/**
+ * ferry_outbox_prune(older_than, max_rows): deletes at most max_rows published rows older than
+ * older_than whose work is not pending (`pending`: the twins of every branch), oldest first, and
+ * answers how many. The twins sit in a CASE on the job name, which keeps the planner from turning
+ * them into anti-joins over every pending row (merge joins that read all pending events and
+ * deliveries, the errored ones kept for replay included, on every call): each runs only for rows of
+ * its jobs, by primary key (or, where the planner finds it cheaper, as one hashed pass over the
+ * queued messages or pending deliveries). Rows another transaction holds are skipped (SKIP LOCKED), and
+ * a second prune while one is running answers 0 at once (a transaction-scoped advisory lock), so
+ * workers pruning at the same moment never queue up on each other. Unpublished rows are never
+ * deleted: they are the relay's to publish. No JIT: the probes' estimated cost over the whole range
+ * made the planner compile the statement on every call (about a second, for a 50 ms batch).
+ */
+export function pruneFunction(pending: PendingWork[]): string {
+  const jobs = [...new Set(pending.flatMap((work) => work.jobs))];
+  const cases = jobs.map((job) => {
+    const conditions = pending.filter((work) => work.jobs.includes(job)).map((work) => work.condition);
+    return `WHEN '${job}' THEN ${conditions.join(' OR ')}`;
+  });
+  return `CREATE OR REPLACE FUNCTION ferry_outbox_prune(older_than interval, max_rows integer) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public SET jit = off AS $$
+    DECLARE
+      cutoff timestamptz := now() - older_than;
+      -- The least UUIDv7 of the cutoff's millisecond: the primary key's range below it holds the old rows.
+      below uuid := (lpad(to_hex(floor(extract(epoch FROM cutoff) * 1000)::bigint), 12, '0') || repeat('0', 20))::uuid;
+      removed integer;
+    BEGIN
+      IF NOT pg_try_advisory_xact_lock(${PRUNE_LOCK}) THEN
+        RETURN 0;
+      END IF;
+      DELETE FROM outbox WHERE id IN (
+        SELECT o.id FROM outbox o
+        WHERE o.id < below AND o.created_at < cutoff AND o.published_at IS NOT NULL
+          AND NOT (CASE o.job_name
+            ${cases.join('\n            ')}
+            ELSE false END)
+        ORDER BY o.id LIMIT max_rows
+        FOR UPDATE OF o SKIP LOCKED);
+      GET DIAGNOSTICS removed = ROW_COUNT;
+      RETURN removed;
+    END $$`;
+}
