@@ -117,11 +117,16 @@ describe('delivery end to end, with the provider simulator', () => {
     return response.body.id;
   }
 
+  /**
+   * The message once it has `status`, and its tries their answers: a receipt may settle a message (and
+   * its open try) before the worker records the provider's answer on the try, moments later.
+   */
   async function messageWhen(id: string, status: string) {
     return vi.waitFor(async () => {
       const response = await api.request('GET', `/v1/messages/${id}`, { token: tenant.apiKey });
       expect(response.status).toBe(200);
       expect(response.body.status).toBe(status);
+      for (const attempt of response.body.attempts ?? []) if (attempt.status === 'sent') expect(attempt.latencyMs).not.toBeNull();
       return response.body;
     }, WAIT);
   }
