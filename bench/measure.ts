@@ -23,18 +23,50 @@ export function cpuSeconds(children: Running[]): Record<string, number> {
   return seconds;
 }
 
+/** How often the backends of a measured database are looked at, so the time of one that exits is kept. */
+const SAMPLE_MS = 200;
+
+/** One database's backends as last seen: each one's CPU seconds, and the total of those gone since. */
+interface Backends {
+  seen: Map<string, number>;
+  retired: number;
+  timer: NodeJS.Timeout;
+}
+
+const measured = new Map<string, Backends>();
+/** The measured database a PostgreSQL process was found to serve (from its title). */
+const databaseOf = new Map<string, string>();
+
 /**
- * CPU seconds of the PostgreSQL backends serving `database` (their process title names it; backends
- * that exit take their time with them, the pools here outlive a phase) and of the Redis server
- * (/proc; Linux only). Other databases' work on the machine is left out; Redis's is not.
+ * CPU seconds of the PostgreSQL backends serving `database` (their process title names it) and of the
+ * Redis server (/proc; Linux only), as running totals: call it at a phase's start and end and subtract.
+ * A pool closes idle connections, so backends come and go during a phase; their seconds are sampled
+ * every SAMPLE_MS from the first call on and kept when they exit (what one does in its last SAMPLE_MS
+ * is lost, as is one born and gone in between). Other databases' work on the machine is left out;
+ * Redis's is not.
  */
 export function serverCpuSeconds(database: string): { postgres: number; redis: number } {
-  const totals = { postgres: 0, redis: 0 };
+  let backends = measured.get(database);
+  if (!backends) {
+    backends = { seen: new Map(), retired: 0, timer: setInterval(() => sample(database), SAMPLE_MS).unref() };
+    measured.set(database, backends);
+  }
+  const redis = sample(database);
+  let postgres = backends.retired;
+  for (const seconds of backends.seen.values()) postgres += seconds;
+  return { postgres, redis };
+}
+
+/** Updates the database's backends (answers the Redis server's CPU seconds, read on the way). */
+function sample(database: string): number {
+  const backends = measured.get(database)!;
+  const alive = new Set<string>();
+  let redis = 0;
   let entries: string[];
   try {
     entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
   } catch {
-    return totals;
+    return 0;
   }
   for (const pid of entries) {
     let stat: string;
@@ -44,12 +76,28 @@ export function serverCpuSeconds(database: string): { postgres: number; redis: n
       continue; // gone
     }
     const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    if (comm !== 'postgres' && !comm.startsWith('redis-server')) continue;
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const own = (Number(fields[11]) + Number(fields[12])) / 100;
-    if (comm === 'postgres' && readCmdline(pid).split(' ').includes(database)) totals.postgres += own;
-    else if (comm.startsWith('redis-server')) totals.redis += own;
+    if (comm !== 'postgres') {
+      redis += own;
+      continue;
+    }
+    // Matches are kept; others are read again (a backend just forked may not have its title yet).
+    if (databaseOf.get(pid) !== database) {
+      if (!readCmdline(pid).split(' ').includes(database)) continue;
+      databaseOf.set(pid, database);
+    }
+    alive.add(pid);
+    backends.seen.set(pid, own);
   }
-  return totals;
+  for (const [pid, seconds] of backends.seen) {
+    if (alive.has(pid)) continue;
+    backends.retired += seconds;
+    backends.seen.delete(pid);
+    databaseOf.delete(pid);
+  }
+  return redis;
 }
 
 function readCmdline(pid: string): string {

@@ -29,6 +29,9 @@ export const MIGRATIONS = [
 // Postgres bigint (count(*)) arrives as a string; counts here always fit in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+/** How long a pooled connection may sit idle before it is closed. */
+const IDLE_CONNECTION_MS = 5 * 60_000;
+
 /** The connection the application runs on: the app role, held to row-level security. */
 export function createAppDataSource(config: FerryConfig): DataSource {
   return new DataSource({
@@ -37,7 +40,9 @@ export function createAppDataSource(config: FerryConfig): DataSource {
     entities: ENTITIES,
     synchronize: false,
     migrationsRun: false,
-    extra: { max: config.database.poolSize, application_name: 'ferry', Client: PreparingClient },
+    // Connections stay open through a lull (pg closes an idle one after 10 s by default): a new one is a
+    // new backend whose caches are cold and whose statements must all be prepared again.
+    extra: { max: config.database.poolSize, idleTimeoutMillis: IDLE_CONNECTION_MS, application_name: 'ferry', Client: PreparingClient },
   });
 }
 
