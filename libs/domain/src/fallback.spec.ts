@@ -76,6 +76,12 @@ describe('deadlineDecision (injected clock)', () => {
       decision: { kind: 'stop', reason: 'the attempt is no longer the current hop' },
     },
     { name: 'message gone: stops', state: state({ message: null }), decision: { kind: 'stop', reason: 'message or attempt gone' } },
+    {
+      name: 'decided by an earlier run (it stayed, nowhere to go): stops',
+      state: state({ dueAt: at(-60_000), attempt: { ...attempt, fallbackCheckedAt: at(-30_000) } }),
+      decision: { kind: 'stop', reason: 'the deadline was decided already' },
+    },
+    { name: 'not decided yet (null): hops', state: state({ attempt: { ...attempt, fallbackCheckedAt: null } }), decision: { kind: 'hop' } },
   ])('$name', ({ state: s, decision }) => {
     expect(deadlineDecision(s)).toEqual(decision);
   });

@@ -45,8 +45,8 @@ export interface DeadlineState {
   now: Date;
   dueAt: Date;
   message: { status: MessageStatus; identityId: string | null; externalId: string | null } | null;
-  /** The attempt whose deadline this is. */
-  attempt: { identityId: string | null; providerMessageId: string | null; receiptStatus: MessageStatus | null } | null;
+  /** The attempt whose deadline this is (fallbackCheckedAt: when a run of the check decided on it). */
+  attempt: { identityId: string | null; providerMessageId: string | null; receiptStatus: MessageStatus | null; fallbackCheckedAt?: Date | null } | null;
 }
 
 export type DeadlineDecision = { kind: 'wait'; delayMs: number } | { kind: 'stop'; reason: string } | { kind: 'hop' };
@@ -56,7 +56,8 @@ export type DeadlineDecision = { kind: 'wait'; delayMs: number } | { kind: 'stop
  * hops only if the attempt is still the message's current one (same identity, same provider id,
  * message still `sent`) and no receipt said delivered. A receipt that arrived first, a hop that
  * already happened (a permanent failure, a failed receipt), a resend: each makes the check a no-op,
- * so it can run any number of times.
+ * so it can run any number of times. The deadline is decided once: a run that finds it decided
+ * already (the hop stayed where it was, having nowhere to go) stops too.
  */
 export function deadlineDecision(state: DeadlineState): DeadlineDecision {
   const remaining = state.dueAt.getTime() - state.now.getTime();
@@ -68,6 +69,7 @@ export function deadlineDecision(state: DeadlineState): DeadlineDecision {
     return { kind: 'stop', reason: 'the attempt is no longer the current hop' };
   }
   if (attempt.receiptStatus === 'delivered' || attempt.receiptStatus === 'read') return { kind: 'stop', reason: 'delivered' };
+  if (attempt.fallbackCheckedAt) return { kind: 'stop', reason: 'the deadline was decided already' };
   return { kind: 'hop' };
 }
 

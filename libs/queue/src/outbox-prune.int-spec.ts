@@ -136,25 +136,28 @@ describe('Outbox.prune (ferry_outbox_prune), on the app role', () => {
     removed['inbound batch, all processed'] = await eventJob('inbound.process', ['processed', 'processed']);
     removed['inbound batch, processed or given up'] = await eventJob('inbound.process', ['processed', 'given up']);
 
-    // Fallback deadline checks: a hop sent and not delivered whose deadline is inside the window (the
-    // recovery revives it if its job is lost); the same hop delivered; one whose deadline passed long
-    // ago and left the message as it was (nowhere to go): its condition holds for good, it is not kept.
-    const check = async (receipt: string | null, dueAgoMs: number, ageMs: number): Promise<string> => {
+    // Fallback deadline checks on a hop sent and not delivered: not run yet, its deadline inside the
+    // window, ahead, or long past (its job lost and not revived yet: a worker down for days); run at
+    // its deadline and left the message as it was, nowhere to go (recorded on the attempt); and the
+    // same hop delivered. Only a check that has not run is kept, whatever its deadline.
+    const check = async (receipt: string | null, dueAgoMs: number, ageMs: number, ran = false): Promise<string> => {
       const externalId = `wamid.${uuidv7()}`;
       const messageId = await message('sent', externalId);
       const attemptId = uuidv7();
-      await owner.query(
-        `INSERT INTO delivery_attempts (id, workspace_id, message_id, channel, status, provider_message_id, receipt_status)
-         VALUES ($1, $2, $3, 'whatsapp', 'sent', $4, $5)`,
-        [attemptId, ws, messageId, externalId, receipt],
-      );
       const dueAt = new Date(Date.now() - dueAgoMs).toISOString();
+      await owner.query(
+        `INSERT INTO delivery_attempts (id, workspace_id, message_id, channel, status, provider_message_id, receipt_status, fallback_checked_at)
+         VALUES ($1, $2, $3, 'whatsapp', 'sent', $4, $5, CASE WHEN $6 THEN $7::timestamptz END)`,
+        [attemptId, ws, messageId, externalId, receipt, ran, dueAt],
+      );
       return row(ws, 'message.fallback_check', { workspaceId: ws, messageId, attemptId, dueAt }, ageMs);
     };
     kept['fallback check, deadline inside the window'] = await check(null, RETENTION / 2, 3 * DAY);
     kept['fallback check, deadline ahead'] = await check(null, -DAY, 2 * DAY);
+    kept['fallback check, deadline long past, never run'] = await check(null, old - 10 * 60_000, old);
     removed['fallback check, delivered'] = await check('delivered', RETENTION / 2, 3 * DAY);
-    removed['fallback check, deadline long past'] = await check(null, old - 10 * 60_000, old);
+    removed['fallback check, ran and stayed'] = await check(null, old - 10 * 60_000, old, true);
+    removed['fallback check, ran and stayed, deadline inside the window'] = await check(null, RETENTION / 2, 3 * DAY, true);
 
     // Webhook deliveries: one waiting for its retry hours ahead, one succeeded; batches likewise.
     const endpoint = uuidv7();
@@ -182,12 +185,10 @@ describe('Outbox.prune (ferry_outbox_prune), on the app role', () => {
     kept['webhook batch, one pending'] = await batch(['succeeded', 'pending', 'failed']);
     removed['webhook batch, all done'] = await batch(['succeeded', 'failed']);
 
-    // What the recovery would revive now (its own time conditions met): the prune keeps all of it but
-    // the check whose deadline is long past.
+    // What the recovery would revive now (its own time conditions met): the prune keeps all of it.
     const stalled = async (): Promise<string[]> =>
       (await owner.query<{ id: string }>(`SELECT id FROM ferry_outbox_stalled(interval '0', 1000) WHERE workspace_id = $1`, [ws])).rows.map((r) => r.id);
     const revivable = await stalled();
-    const bounded = removed['fallback check, deadline long past']!;
     expect(revivable.sort()).toEqual(
       [
         kept['queued send'],
@@ -195,7 +196,7 @@ describe('Outbox.prune (ferry_outbox_prune), on the app role', () => {
         kept['receipt pending'],
         kept['inbound job from before batches, pending'],
         kept['fallback check, deadline inside the window'],
-        bounded,
+        kept['fallback check, deadline long past, never run'],
       ].sort(),
     );
 
@@ -204,7 +205,7 @@ describe('Outbox.prune (ferry_outbox_prune), on the app role', () => {
     const left = new Set(await existing([...Object.values(kept), ...Object.values(removed)]));
     expect(Object.keys(kept).filter((name) => !left.has(kept[name]!)), 'deleted though pending').toEqual([]);
     expect(Object.keys(removed).filter((name) => left.has(removed[name]!)), 'kept though done').toEqual([]);
-    expect((await stalled()).sort()).toEqual(revivable.filter((id) => id !== bounded).sort());
+    expect((await stalled()).sort()).toEqual(revivable.sort());
 
     // The work done, the rows go.
     await owner.query(`UPDATE messages SET status = 'sent' WHERE workspace_id = $1 AND status = 'queued'`, [ws]);

@@ -63,5 +63,7 @@ export class DeliveryAttemptEntity {
   @Column('timestamptz', { name: 'receipt_at', nullable: true }) receiptAt?: Date | null;
   /** Why the worker left this attempt's identity for the next one of the route (null: it did not). */
   @Column('text', { name: 'fallback_reason', nullable: true }) fallbackReason?: string | null;
+  /** When the delivery deadline check found this attempt's hop current and undelivered and decided (null: it did not). */
+  @Column('timestamptz', { name: 'fallback_checked_at', nullable: true }) fallbackCheckedAt?: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt: Date;
 }

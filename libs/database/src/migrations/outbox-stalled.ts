@@ -32,6 +32,10 @@ export const STALLED_EVENT_JOBS = `SELECT DISTINCT ON (o.created_at, o.id) o.id,
 
 // A check is pending while its attempt is still the message's current hop, sent, not delivered.
 // Driven from the checks' own partial index: the relay runs this often, over all workspaces.
+// As Fallback1764500000000 defined it, kept for the migrations that use it: it also matched, for good,
+// a check that had run and left the message as it was (no next identity at the deadline), which the
+// relay then revived every minute, and enough of them (max_rows) hid a check truly lost.
+// STALLED_FALLBACK_CHECKS_UNDECIDED replaces it.
 export const STALLED_FALLBACK_CHECKS = `SELECT o.id, o.workspace_id, o.job_name, o.payload
    FROM outbox o
    JOIN messages m ON m.workspace_id = o.workspace_id AND m.id = (o.payload->>'messageId')::uuid
@@ -41,6 +45,23 @@ export const STALLED_FALLBACK_CHECKS = `SELECT o.id, o.workspace_id, o.job_name,
      AND m.status = 'sent' AND a.provider_message_id = m.external_id
      AND a.identity_id IS NOT DISTINCT FROM m.identity_id
      AND a.receipt_status IS DISTINCT FROM 'delivered' AND a.receipt_status IS DISTINCT FROM 'read'
+   ORDER BY o.created_at LIMIT max_rows`;
+
+// Since FallbackChecked1765500000000: the same, of checks whose deadline no run has decided yet. A run
+// that finds the hop still current and undelivered at the deadline records its decision on the attempt
+// (fallback_checked_at) in the transaction that makes it (FallbackService.check); any other run finds
+// the message moved on, which these conditions exclude for good (its status only moves forward, and a
+// hop's provider id is never the message's current one again).
+export const STALLED_FALLBACK_CHECKS_UNDECIDED = `SELECT o.id, o.workspace_id, o.job_name, o.payload
+   FROM outbox o
+   JOIN messages m ON m.workspace_id = o.workspace_id AND m.id = (o.payload->>'messageId')::uuid
+   JOIN delivery_attempts a ON a.workspace_id = o.workspace_id AND a.id = (o.payload->>'attemptId')::uuid
+   WHERE o.job_name = 'message.fallback_check' AND o.published_at IS NOT NULL
+     AND (o.payload->>'dueAt')::timestamptz < now() - older_than
+     AND m.status = 'sent' AND a.provider_message_id = m.external_id
+     AND a.identity_id IS NOT DISTINCT FROM m.identity_id
+     AND a.receipt_status IS DISTINCT FROM 'delivered' AND a.receipt_status IS DISTINCT FROM 'read'
+     AND a.fallback_checked_at IS NULL
    ORDER BY o.created_at LIMIT max_rows`;
 
 export function stalledFunction(branches: string[]): string {
@@ -74,8 +95,9 @@ export const STALLED_WEBHOOK_BATCHES = `SELECT o.id, o.workspace_id, o.job_name,
  * minus its time conditions (work pending now is what may stall later, whatever its age). The prune
  * deletes no row for which its job's twin holds, so a job lost in BullMQ can be revived however long
  * its work waits: a reply queued through a long outage, an event left unprocessed until a fix ships,
- * a webhook retry or a fallback deadline days ahead (only the fallback check's twin also has a bound in
- * time, explained there). Each is evaluated only for rows of its jobs (pruneFunction).
+ * a webhook retry or a fallback deadline days ahead. Each is evaluated only for rows of its jobs
+ * (pruneFunction). No twin bounds its rows in time (the first fallback twin did, see there), so the
+ * retention window need not be longer than the recovery's stall period for the prune to be safe.
  */
 export interface PendingWork {
   jobs: string[];
@@ -100,11 +122,11 @@ export const PENDING_EVENT_JOBS: PendingWork = {
       AND e.job_id = o.id AND e.workspace_id = o.workspace_id AND e.processed_at IS NULL AND e.error IS NULL)`,
 };
 
-// The one twin bounded in time. A check whose hop had nowhere to go at its deadline leaves the message
-// as it was (FallbackService.leave: 'stayed'), so the branch's condition holds for good once the check
-// has run: only a receipt ends it. Kept forever, such rows would pile up and be read again by every
-// prune; so a check is kept while its condition holds and its deadline is within the retention window
-// (`cutoff`), in which the relay's recovery has looked for it once a minute.
+// The twin of STALLED_FALLBACK_CHECKS, as OutboxPrune1765300000000 defined it (kept for that migration),
+// the one twin bounded in time: under that branch a check that had run and left the message as it was
+// (FallbackService.leave: 'stayed') matched for good, so a check was kept only while its deadline was
+// within the retention window (`cutoff`). That bound also let the prune delete the row of a check that
+// never ran, its job lost and not revived within the window. PENDING_FALLBACK_CHECKS_UNDECIDED replaces it.
 export const PENDING_FALLBACK_CHECKS: PendingWork = {
   jobs: ['message.fallback_check'],
   condition: `(o.payload->>'dueAt')::timestamptz >= cutoff AND EXISTS (SELECT 1 FROM messages m
@@ -113,6 +135,21 @@ export const PENDING_FALLBACK_CHECKS: PendingWork = {
       AND m.status = 'sent' AND a.provider_message_id = m.external_id
       AND a.identity_id IS NOT DISTINCT FROM m.identity_id
       AND a.receipt_status IS DISTINCT FROM 'delivered' AND a.receipt_status IS DISTINCT FROM 'read')`,
+};
+
+// The twin of STALLED_FALLBACK_CHECKS_UNDECIDED, with no bound in time: a check that has run is
+// recorded on its attempt (or has moved the message on), so what this keeps is a check that has not
+// run yet, its deadline ahead or its job lost, until it runs. Rows no longer pile up, and a bound
+// would only let the prune delete a lost check before the recovery revives it.
+export const PENDING_FALLBACK_CHECKS_UNDECIDED: PendingWork = {
+  jobs: ['message.fallback_check'],
+  condition: `EXISTS (SELECT 1 FROM messages m
+    JOIN delivery_attempts a ON a.workspace_id = m.workspace_id AND a.id = (o.payload->>'attemptId')::uuid
+    WHERE m.id = (o.payload->>'messageId')::uuid AND m.workspace_id = o.workspace_id
+      AND m.status = 'sent' AND a.provider_message_id = m.external_id
+      AND a.identity_id IS NOT DISTINCT FROM m.identity_id
+      AND a.receipt_status IS DISTINCT FROM 'delivered' AND a.receipt_status IS DISTINCT FROM 'read'
+      AND a.fallback_checked_at IS NULL)`,
 };
 
 export const PENDING_WEBHOOK_DELIVERIES: PendingWork = {
@@ -175,3 +212,25 @@ export function pruneFunction(pending: PendingWork[]): string {
       RETURN removed;
     END $$`;
 }
+
+/**
+ * The branches and twins as the latest migration defines ferry_outbox_stalled and ferry_outbox_prune.
+ * A migration names its own (what it defined must not change later) and updates these with them; a
+ * test checks the migrated database against these, so a migration that redefines either function
+ * with a superseded constant (STALLED_FALLBACK_CHECKS, say, in a branch written before
+ * FallbackChecked1765500000000 and merged after it) is caught.
+ */
+export const CURRENT_STALLED_BRANCHES = [
+  STALLED_SENDS,
+  STALLED_EVENT_JOBS,
+  STALLED_FALLBACK_CHECKS_UNDECIDED,
+  STALLED_WEBHOOK_DELIVERIES,
+  STALLED_WEBHOOK_BATCHES,
+];
+export const CURRENT_PENDING_WORK = [
+  PENDING_SENDS,
+  PENDING_EVENT_JOBS,
+  PENDING_FALLBACK_CHECKS_UNDECIDED,
+  PENDING_WEBHOOK_DELIVERIES,
+  PENDING_WEBHOOK_BATCHES,
+];

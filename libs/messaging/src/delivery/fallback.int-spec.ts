@@ -7,7 +7,7 @@ import { ConfigModule, type FerryConfig } from '#config';
 import { type Channel, uuidv7 } from '#domain';
 import { DatabaseModule } from '#database';
 import { type ChannelAdapter, exampleChannelConfig, type OutboundMessage, type SendOutcome } from '#channels';
-import { type JobContext, JobDeferred, type JobPayloads, QueueModule, Queues, REDIS } from '#queue';
+import { type JobContext, JobDeferred, type JobPayloads, Outbox, QueueModule, Queues, REDIS } from '#queue';
 import { seedTenant, testConfig } from '#testing';
 import { ContactsService } from '../contacts/contacts.service.js';
 import { InboundService } from '../conversations/inbound.service.js';
@@ -61,7 +61,7 @@ describe('FallbackService (hops and the delivery deadline)', () => {
   const job = (): JobContext => ({ jobId: `job-${++jobSeq}`, attempt: 1, maxAttempts: 8 });
 
   /** A customer who wrote on WhatsApp and has an SMS identity too; a reply to them on WhatsApp with SMS as fallback. */
-  async function replyWithFallback(): Promise<{ id: string; whatsapp: string; sms: string; phone: string }> {
+  async function replyWithFallback(): Promise<{ id: string; whatsapp: string; sms: string; phone: string; conversationId: string }> {
     const received = await app.get(InboundService).receive(workspaceId, {
       inboxId: whatsappInbox,
       contact: { externalId: `1555${String(Date.now()).slice(-7)}` },
@@ -73,7 +73,7 @@ describe('FallbackService (hops and the delivery deadline)', () => {
     const phone = `+1415${String(Date.now()).slice(-7)}`;
     const sms = await app.get(ContactsService).addIdentity(workspaceId, contactId, { inboxId: smsInbox, externalId: phone });
     const message = await app.get(MessagesService).post(workspaceId, conversationId, null, { type: 'text', body: 'Boarding at 9', via: { identityId: whatsapp }, fallback: [sms.id] });
-    return { id: message.id, whatsapp, sms: sms.id, phone };
+    return { id: message.id, whatsapp, sms: sms.id, phone, conversationId };
   }
 
   async function row(id: string): Promise<{ status: string; identity_id: string; external_id: string | null }> {
@@ -190,6 +190,118 @@ describe('FallbackService (hops and the delivery deadline)', () => {
     await fallback.check(due(check!));
     expect(await row(message.id)).toMatchObject({ status: 'sent', identity_id: message.whatsapp });
     expect(await jobsOf(message.id, 'message.send')).toHaveLength(1);
+  });
+
+  /** The messages whose fallback check ferry_outbox_stalled would revive now (deadline passed, any age). */
+  async function stalledChecks(maxRows = 1000): Promise<string[]> {
+    const { rows } = await owner.query(
+      `SELECT payload->>'messageId' AS id FROM ferry_outbox_stalled(interval '0 seconds', $1) WHERE job_name = 'message.fallback_check'`,
+      [maxRows],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** The message's check as lost after publishing: published, its deadline passed, gone from BullMQ. */
+  async function lose(messageId: string, createdAt?: string): Promise<string> {
+    const { rows } = await owner.query(
+      `UPDATE outbox SET published_at = now(), created_at = coalesce($2::timestamptz, created_at),
+              payload = jsonb_set(payload, '{dueAt}', to_jsonb((now() - interval '1 second')::text))
+       WHERE job_name = 'message.fallback_check' AND payload->>'messageId' = $1 RETURNING id`,
+      [messageId, createdAt ?? null],
+    );
+    const id: string = rows[0].id;
+    await (await app.get(Queues).get('outbound').getJob(id))?.remove();
+    return id;
+  }
+
+  it('a check that found nowhere to go at its deadline: recorded on its attempt, never revived, and a second run does not hop', async () => {
+    const message = await replyWithFallback();
+    await delivery.send(workspaceId, message.id, job());
+    await owner.query(`UPDATE contact_identities SET unsubscribed_at = now() WHERE id = $1`, [message.sms]);
+    const [check] = await jobsOf(message.id, 'message.fallback_check');
+    await lose(message.id);
+    expect(await stalledChecks()).toContain(message.id);
+
+    await fallback.check(due(check!));
+
+    expect(await row(message.id)).toMatchObject({ status: 'sent', identity_id: message.whatsapp });
+    const [attempt] = await attempts(message.id);
+    expect(attempt).toMatchObject({ status: 'sent', fallback_reason: null, fallback_checked_at: expect.any(Date) });
+    expect(await stalledChecks()).not.toContain(message.id);
+
+    // Decided once: a run of the same check (a duplicate, a retry) leaves it even with SMS back.
+    await owner.query(`UPDATE contact_identities SET unsubscribed_at = NULL WHERE id = $1`, [message.sms]);
+    await fallback.check(due(check!));
+    expect(await row(message.id)).toMatchObject({ status: 'sent', identity_id: message.whatsapp });
+    expect(await jobsOf(message.id, 'message.send')).toHaveLength(1);
+    expect((await attempts(message.id))[0]!.fallback_checked_at).toEqual(attempt!.fallback_checked_at);
+  });
+
+  it('a check that hopped, or that found a delivered receipt in the backlog, is recorded on its attempt in the same transaction', async () => {
+    const hopped = await replyWithFallback();
+    await delivery.send(workspaceId, hopped.id, job());
+    await fallback.check(due((await jobsOf(hopped.id, 'message.fallback_check'))[0]!));
+    expect(await row(hopped.id)).toMatchObject({ status: 'queued', identity_id: hopped.sms });
+    expect((await attempts(hopped.id))[0]).toMatchObject({ fallback_reason: 'no_receipt', fallback_checked_at: expect.any(Date) });
+
+    const backlog = await replyWithFallback();
+    await delivery.send(workspaceId, backlog.id, job());
+    const { external_id: providerMessageId } = await row(backlog.id);
+    await owner.query(
+      `INSERT INTO inbound_events (id, workspace_id, inbox_id, provider_event_id, kind, event) VALUES ($1, $2, $3, $4, 'status', $5)`,
+      [uuidv7(), workspaceId, whatsappInbox, `st-${uuidv7()}`, { kind: 'status', providerMessageId, status: 'delivered' }],
+    );
+    await lose(backlog.id);
+    await fallback.check(due((await jobsOf(backlog.id, 'message.fallback_check'))[0]!));
+    expect(await row(backlog.id)).toMatchObject({ status: 'sent', identity_id: backlog.whatsapp });
+    expect((await attempts(backlog.id))[0]).toMatchObject({ fallback_reason: null, fallback_checked_at: expect.any(Date) });
+    expect(await stalledChecks()).not.toContain(backlog.id);
+  });
+
+  it('a check that has not run, its job lost after publishing: revived by the relay with its id, then it hops', async () => {
+    const message = await replyWithFallback();
+    await delivery.send(workspaceId, message.id, job());
+    const [check] = await jobsOf(message.id, 'message.fallback_check');
+    const id = await lose(message.id);
+    expect(await app.get(Queues).get('outbound').getJob(id)).toBeUndefined();
+
+    expect(await stalledChecks()).toContain(message.id);
+    expect(await app.get(Outbox).recoverStalled(0)).toBeGreaterThanOrEqual(1);
+    expect((await app.get(Queues).get('outbound').getJob(id))?.data).toMatchObject({ messageId: message.id, attemptId: check!.attemptId });
+
+    await fallback.check(due(check!));
+    expect(await row(message.id)).toMatchObject({ status: 'queued', identity_id: message.sms });
+    expect(await stalledChecks()).not.toContain(message.id);
+  });
+
+  it('more checks that stayed than the recovery takes at once, all older than a check truly lost: the lost one is revived', async () => {
+    const first = await replyWithFallback();
+    const spent = [first.id];
+    for (let i = 1; i <= 100; i++) {
+      const { id } = await app.get(MessagesService).post(workspaceId, first.conversationId, null, {
+        type: 'text',
+        body: `Gate change ${i}`,
+        via: { identityId: first.whatsapp },
+        fallback: [first.sms],
+      });
+      spent.push(id);
+    }
+    for (const id of spent) await delivery.send(workspaceId, id, job());
+    // Nowhere to go at the deadline: each check leaves its message sent on WhatsApp.
+    await owner.query(`UPDATE contact_identities SET unsubscribed_at = now() WHERE id = $1`, [first.sms]);
+    for (const [i, id] of spent.entries()) {
+      await lose(id, new Date(Date.UTC(2000, 0, 1, 0, 0, i)).toISOString());
+      await fallback.check(due((await jobsOf(id, 'message.fallback_check'))[0]!));
+    }
+    expect(await owner.query(`SELECT count(*)::int AS n FROM messages WHERE id = ANY($1) AND status = 'sent'`, [spent])).toMatchObject({ rows: [{ n: 101 }] });
+
+    const lost = await replyWithFallback();
+    await delivery.send(workspaceId, lost.id, job());
+    await lose(lost.id, new Date(Date.UTC(2000, 0, 2)).toISOString());
+
+    const revived = await stalledChecks(100);
+    expect(revived).toContain(lost.id);
+    expect(revived.filter((id) => spent.includes(id))).toEqual([]);
   });
 
   it("an identity out of its window at send time: the message goes on without a call to that identity's provider", async () => {

@@ -12,6 +12,12 @@ export interface HopAttempt {
   receiptStatus: MessageStatus | null;
 }
 
+/** An attempt as the deadline check reads it: with whether its deadline was decided already. */
+export interface DeadlineAttempt extends HopAttempt {
+  /** When the check found this hop current and undelivered at its deadline and decided (null: not yet). */
+  fallbackCheckedAt: Date | null;
+}
+
 const SELECT_ATTEMPT = `SELECT id, identity_id AS "identityId", inbox_id AS "inboxId", provider_message_id AS "providerMessageId",
                                receipt_status AS "receiptStatus"
                         FROM delivery_attempts`;
@@ -19,8 +25,13 @@ const SELECT_ATTEMPT = `SELECT id, identity_id AS "identityId", inbox_id AS "inb
 /** The queries of fallback hops: moving a message along its route, and the workspace's default policy. */
 @Injectable()
 export class FallbackRepository {
-  async findAttempt(tx: TenantTx, id: string): Promise<HopAttempt | null> {
-    const rows: HopAttempt[] = await tx.manager.query(`${SELECT_ATTEMPT} WHERE workspace_id = $1 AND id = $2`, [tx.workspaceId, id]);
+  async findAttempt(tx: TenantTx, id: string): Promise<DeadlineAttempt | null> {
+    const rows: DeadlineAttempt[] = await tx.manager.query(
+      `SELECT id, identity_id AS "identityId", inbox_id AS "inboxId", provider_message_id AS "providerMessageId",
+              receipt_status AS "receiptStatus", fallback_checked_at AS "fallbackCheckedAt"
+       FROM delivery_attempts WHERE workspace_id = $1 AND id = $2`,
+      [tx.workspaceId, id],
+    );
     return rows[0] ?? null;
   }
 
@@ -48,6 +59,19 @@ export class FallbackRepository {
       [tx.workspaceId, inboxId, providerMessageId],
     );
     return rows.length > 0;
+  }
+
+  /**
+   * Records on the attempt that its deadline check has decided (went on, stayed for want of a next
+   * identity, or left it to a delivered receipt still in the backlog), in the decision's transaction:
+   * the relay's recovery revives only checks not decided yet (ferry_outbox_stalled), and a second run
+   * of the check stops (deadlineDecision). The first decision's time is kept.
+   */
+  async markChecked(tx: TenantTx, attemptId: string): Promise<void> {
+    await tx.manager.query(
+      `UPDATE delivery_attempts SET fallback_checked_at = now() WHERE workspace_id = $1 AND id = $2 AND fallback_checked_at IS NULL`,
+      [tx.workspaceId, attemptId],
+    );
   }
 
   /** Says on the attempt why the message went on to the next identity. */

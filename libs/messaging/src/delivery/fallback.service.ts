@@ -15,7 +15,8 @@
  * and is queued again with a new `message.send` job in the same transaction. Each hop is then an
  * ordinary send (claim, call, settle): a crash at any point leaves Postgres saying what is left to
  * do, and the next hop happens once. With no identity left the message fails with the last reason
- * (except at a deadline: a sent message that may yet arrive is left sent).
+ * (except at a deadline: a sent message that may yet arrive is left sent, the deadline's decision
+ * recorded on the hop's attempt: fallback_checked_at).
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type FerryConfig } from '#config';
@@ -121,8 +122,12 @@ export class FallbackService {
   /**
    * The `message.fallback_check` job: defers itself until the deadline, then hops if the attempt is
    * still the current one without a delivered receipt (deadlineDecision). Idempotent: a second run
-   * finds the message queued on the next hop (or delivered) and stops. The message row lock orders it
-   * with a receipt arriving at the same moment: whichever commits first, the other sees it.
+   * finds the message queued on the next hop (or delivered), or the deadline decided, and stops. The
+   * message row lock orders it with a receipt arriving at the same moment: whichever commits first,
+   * the other sees it. A decision on a hop still current at its deadline is recorded on its attempt
+   * in the same transaction (markChecked), whatever it is: the relay's recovery, which revives a check
+   * lost in BullMQ, tells a check that ran and left the message as it was from one that never ran by
+   * that alone (a crash before the commit leaves neither the decision nor the record).
    */
   async check(payload: JobPayloads['message.fallback_check']): Promise<void> {
     const { workspaceId, messageId, attemptId } = payload;
@@ -137,6 +142,7 @@ export class FallbackService {
       const attempt = await this.repository.findAttempt(tx, attemptId);
       const decision = deadlineDecision({ now: this.clock(), dueAt, message, attempt });
       if (decision.kind !== 'hop' || !message) return;
+      await this.repository.markChecked(tx, attemptId);
       // A delivered receipt still in the status queue's backlog wins the race too.
       if (await this.repository.deliveredPending(tx, attempt?.inboxId ?? null, attempt?.providerMessageId ?? null)) return;
       const seconds = Math.round(this.config.delivery.fallbackDeadlineMs / 1000);
