@@ -24,7 +24,7 @@ export function cpuSeconds(children: Running[]): Record<string, number> {
 }
 
 /** How often the backends of a measured database are looked at, so the time of one that exits is kept. */
-const SAMPLE_MS = 200;
+const SAMPLE_MS = 1000;
 
 /** One database's backends as last seen: each one's CPU seconds, and the total of those gone since. */
 interface Backends {
