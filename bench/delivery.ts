@@ -148,6 +148,7 @@ async function main(): Promise<void> {
     await owner.end().catch(() => undefined);
     for (const child of children.reverse()) await stop(child);
     await clearRedisKeys(config.redis.url, `${REDIS_PREFIX}*`).catch(() => undefined);
+    await dropDatabase(config.database.url).catch(() => undefined);
   }
 }
 
