@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { INestApplicationContext } from '@nestjs/common';
 import pg from 'pg';
 import { exampleChannelConfig } from '#channels';
-import { type Channel, uuidv7 } from '#domain';
+import { type Channel, type DomainError, uuidv7 } from '#domain';
+import { MessagesService } from '#messaging';
 import { QUEUE_NAMES, Queues } from '#queue';
 import { type ApiHarness, type ApiResponse, seedTenant, type SeededTenant, type SimProvider, SimulatorHarness, startReachableApi, startWorker } from '#testing';
 
@@ -472,6 +473,50 @@ describe('reachability, refusal at the API, and templates, with the provider sim
       expectProblem(await call('DELETE', `${path}/${created.body.id}`), 404, 'template.not_found');
       const gone = await send(thread.conversationId, { type: 'template', template: { name: 'pickup_time', language: 'en', parameters: ['Kenji', '9:30', 'x'] } });
       expectProblem(gone, 400, 'template.not_found');
+    });
+  });
+  describe('replies posted at the same moment', () => {
+    it('are written together in one transaction, each decided as if alone, and each delivered in order', async () => {
+      const anaPhone = `+1555${digits(7)}`;
+      const ana = await customerWrites('whatsapp', { from: anaPhone, name: 'Ana', text: 'Two questions' });
+      const kenjiPhone = `+1415${digits(7)}`;
+      const kenji = await customerWrites('sms', { from: kenjiPhone, text: 'Pickup?' });
+      const late = await customerWrites('whatsapp', { from: `+1555${digits(7)}`, name: 'Late', text: 'Hello' });
+      await lastWrote(late.identityId, 25 * HOUR);
+      const before = await written();
+
+      // Posted in one tick: the first finds the workspace idle and is written at once, the rest share the next transaction.
+      const messages = api.app.get(MessagesService);
+      const post = (conversationId: string, body: string) => messages.post(tenant.workspaceId, conversationId, null, { type: 'text', body });
+      const results = await Promise.allSettled([
+        post(ana.conversationId, 'First answer'),
+        post(ana.conversationId, 'Second answer'),
+        post(kenji.conversationId, 'Pickup is at 9:30'),
+        post(late.conversationId, 'Too late for free text'),
+        post(uuidv7(), 'Nobody'),
+        post(ana.conversationId, '   '),
+        post(ana.conversationId, 'Third answer'),
+      ]);
+      const refusals = results.map((result) => (result.status === 'rejected' ? (result.reason as DomainError).code : null));
+      expect(refusals).toEqual([null, null, null, 'reachability.window_closed', 'conversation.not_found', 'request.invalid', null]);
+      const accepted = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      expect(accepted.map((message) => [message.conversationId, message.body, message.status])).toEqual([
+        [ana.conversationId, 'First answer', 'queued'],
+        [ana.conversationId, 'Second answer', 'queued'],
+        [kenji.conversationId, 'Pickup is at 9:30', 'queued'],
+        [ana.conversationId, 'Third answer', 'queued'],
+      ]);
+      expect(accepted.map((message) => message.channel)).toEqual(['whatsapp', 'whatsapp', 'sms', 'whatsapp']);
+      // Each accepted reply has its own send job; the refused ones wrote nothing.
+      expect(await written()).toEqual({ messages: before.messages + 4, outbox: before.outbox + 4 });
+      const { rows } = await owner.query(`SELECT xmin::text AS tx FROM messages WHERE id = ANY($1::uuid[]) ORDER BY id`, [accepted.map((m) => m.id)]);
+      expect(new Set(rows.slice(1).map((row) => row.tx)).size).toBe(1);
+      expect(rows[0].tx).not.toBe(rows[1].tx);
+
+      for (const message of accepted) expect(await settled(message.id)).toMatchObject({ errorCode: null });
+      const toAna = (await sim.sent('whatsapp')).messages.filter((m) => m.to === anaPhone.slice(1)).map((m) => m.text);
+      expect(toAna).toEqual(['First answer', 'Second answer', 'Third answer']);
+      expect((await sim.sent('sms')).messages.filter((m) => m.to === kenjiPhone).map((m) => m.text)).toEqual(['Pickup is at 9:30']);
     });
   });
 });

@@ -4,6 +4,7 @@ import { ContactsService } from '../contacts/contacts.service.js';
 import { IdentitiesRepository } from '../contacts/identities.repository.js';
 import { MessagesRepository } from '../messages/messages.repository.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { ReplyBatchService } from '../messages/reply-batch.service.js';
 import { AssignmentRefsRepository } from './assignment-refs.repository.js';
 import { ConversationsRepository } from './conversations.repository.js';
 import { ConversationsService } from './conversations.service.js';
@@ -19,5 +20,6 @@ export const CONVERSATION_PROVIDERS: Provider[] = [
   ContactsService,
   ConversationsService,
   MessagesService,
+  ReplyBatchService,
   InboundService,
 ];

@@ -106,6 +106,12 @@ export class EventWriter {
     this.publishAfterCommit(tx, envelope(tx, type, messageEventData(row)) as unknown as EventEnvelope);
   }
 
+  /** messageWritten for several rows written in one statement that read the subscription once. */
+  async messagesWritten(tx: TenantTx, type: MessageEvent, rows: MessageRow[], subscribed: boolean): Promise<void> {
+    if (subscribed) return this.messageBatch(tx, type, rows);
+    for (const row of rows) this.publishAfterCommit(tx, envelope(tx, type, messageEventData(row)) as unknown as EventEnvelope);
+  }
+
   async conversation(tx: TenantTx, type: ConversationEvent, conversation: ConversationRow | string): Promise<void> {
     const row = typeof conversation === 'string' ? await this.conversations.findById(tx, conversation) : conversation;
     if (row) await this.emit(tx, type, conversationEventData(row));

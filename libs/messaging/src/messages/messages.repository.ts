@@ -43,6 +43,17 @@ export interface NewMessage {
   emailSubject?: string | null;
 }
 
+/** An agent's plain text reply, queued on its first identity. */
+export interface NewReply {
+  id: string;
+  conversationId: string;
+  body: string;
+  identityId: string;
+  inboxId: string;
+  senderMemberId: string | null;
+  fallback: string[];
+}
+
 export type MessageOrder = 'asc' | 'desc';
 
 const ROW_OF_M = `
@@ -180,6 +191,53 @@ export class MessagesRepository {
   ): Promise<{ message: MessageRow; eventSubscribed: boolean }> {
     const { message: row, eventSubscribed } = await this.insertReading(tx, message, effects, eventType);
     return { message: row, eventSubscribed: eventSubscribed ?? false };
+  }
+
+  /**
+   * Agents' plain replies (queued, each with its prepared `message.send` job) in one statement: the
+   * messages, their jobs' outbox rows, their conversations' activity, and whether an enabled endpoint
+   * subscribes to message.created. Rows answered in the order given.
+   */
+  async insertRepliesWithJobs(
+    tx: TenantTx,
+    replies: Array<{ message: NewReply; job: StagedJob }>,
+  ): Promise<{ messages: MessageRow[]; eventSubscribed: boolean }> {
+    const rows: Array<MessageRow & { eventSubscribed: boolean }> = await tx.manager.query(
+      `WITH t AS (
+         SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::uuid[], $8::jsonb[], $9::uuid[], $10::jsonb[])
+                AS t(id, conversation_id, body, identity_id, inbox_id, sender_member_id, fallback, job_id, job_payload)),
+       m AS (
+         INSERT INTO messages (workspace_id, id, conversation_id, direction, type, body, status, identity_id, inbox_id, sender_member_id, fallback, attachments)
+         SELECT $1, id, conversation_id, 'out', 'text', body, 'queued', identity_id, inbox_id, sender_member_id,
+                ARRAY(SELECT jsonb_array_elements_text(fallback))::uuid[], '[]'::jsonb
+         FROM t ORDER BY id
+         RETURNING *),
+       c AS (
+         UPDATE conversations SET last_activity_at = now(), updated_at = now()
+         WHERE workspace_id = $1 AND id IN (SELECT conversation_id FROM t)),
+       o AS (INSERT INTO outbox (id, workspace_id, job_name, payload) SELECT job_id, $1, 'message.send', job_payload FROM t)
+       ${ROW_OF_M}, ferry_event_subscribed($1, 'message.created') AS "eventSubscribed"
+       FROM m LEFT JOIN inboxes i ON i.workspace_id = m.workspace_id AND i.id = m.inbox_id`,
+      [
+        tx.workspaceId,
+        replies.map(({ message }) => message.id),
+        replies.map(({ message }) => message.conversationId),
+        replies.map(({ message }) => message.body),
+        replies.map(({ message }) => message.identityId),
+        replies.map(({ message }) => message.inboxId),
+        replies.map(({ message }) => message.senderMemberId),
+        replies.map(({ message }) => JSON.stringify(message.fallback)),
+        replies.map(({ job }) => job.id),
+        replies.map(({ job }) => job.payload),
+      ],
+    );
+    const byId = new Map(rows.map(({ eventSubscribed: _, ...row }) => [row.id, row]));
+    const messages = replies.map(({ message }) => {
+      const row = byId.get(message.id);
+      if (!row) throw new Error(`message ${message.id} vanished after insert`);
+      return row;
+    });
+    return { messages, eventSubscribed: rows[0]?.eventSubscribed ?? false };
   }
 
   private async insertReading(

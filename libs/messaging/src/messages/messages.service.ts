@@ -10,6 +10,7 @@ import { ReachabilityService } from '../reachability/reachability.service.js';
 import { TemplatesService } from '../templates/templates.service.js';
 import { chooseIdentity, policyFallback } from './identity-choice.js';
 import { type MessageOrder, type MessageRow, MessagesRepository } from './messages.repository.js';
+import { ReplyBatchService } from './reply-batch.service.js';
 import { assertOutgoingMessage, type OutgoingMessage } from './outgoing-message.js';
 
 export interface MessageDetail {
@@ -30,6 +31,7 @@ export class MessagesService {
     private readonly templates: TemplatesService,
     private readonly policy: FallbackRepository,
     private readonly events: EventWriter,
+    private readonly replies: ReplyBatchService,
   ) {}
 
   async list(
@@ -65,6 +67,12 @@ export class MessagesService {
    * without `fallback` gets the workspace's default fallback policy (`fallback: []` turns it off).
    */
   async post(workspaceId: string, conversationId: string, senderMemberId: string | null, input: OutgoingMessage): Promise<MessageRow> {
+    // Plain replies are written together with the others arriving at the same time (ReplyBatchService).
+    if (input.type === 'text' && !input.template && isUuid(conversationId)) {
+      const outcome = await this.replies.submit(workspaceId, { conversationId, senderMemberId, input });
+      if (outcome.kind === 'written') return outcome.message;
+      if (outcome.kind === 'refused') throw outcome.error;
+    }
     return this.db.run(workspaceId, async (tx) => {
       // The conversation, its contact and the contact's identities with their reachability facts: one statement.
       const target = isUuid(conversationId) ? await this.reachabilityFacts.conversationFacts(tx, conversationId) : null;

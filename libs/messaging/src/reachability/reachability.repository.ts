@@ -46,18 +46,27 @@ export class ReachabilityRepository {
    * when there is no such conversation (or its contact was deleted). The facts are read unlocked.
    */
   async conversationFacts(tx: TenantTx, conversationId: string): Promise<{ contactId: string; identities: IdentityFactsRow[] } | null> {
-    const rows: Array<IdentityFactsRow & { conversationContactId: string }> = await tx.manager.query(
-      `SELECT c.contact_id AS "conversationContactId", f.*
+    return (await this.conversationFactsMany(tx, [conversationId])).get(conversationId) ?? null;
+  }
+
+  /** conversationFacts of several conversations in one statement, by conversation id (absent: no such conversation). */
+  async conversationFactsMany(tx: TenantTx, conversationIds: string[]): Promise<Map<string, { contactId: string; identities: IdentityFactsRow[] }>> {
+    const rows: Array<IdentityFactsRow & { conversationId: string; conversationContactId: string }> = await tx.manager.query(
+      `SELECT c.id AS "conversationId", c.contact_id AS "conversationContactId", f.*
        FROM conversations c
        JOIN contacts ct ON ct.workspace_id = c.workspace_id AND ct.id = c.contact_id AND ct.deleted_at IS NULL
        LEFT JOIN LATERAL (${SELECT_FACTS} AND ci.contact_id = c.contact_id) f ON true
-       WHERE c.workspace_id = $1 AND c.id = $3
-       ORDER BY f."createdAt", f.id`,
-      [tx.workspaceId, QUOTA_CHANNELS, conversationId, null],
+       WHERE c.workspace_id = $1 AND c.id = ANY($3::uuid[])
+       ORDER BY c.id, f."createdAt", f.id`,
+      [tx.workspaceId, QUOTA_CHANNELS, conversationIds, null],
     );
-    if (!rows[0]) return null;
-    const identities = rows.filter((row) => row.id !== null).map(({ conversationContactId: _, ...facts }) => facts);
-    return { contactId: rows[0].conversationContactId, identities };
+    const facts = new Map<string, { contactId: string; identities: IdentityFactsRow[] }>();
+    for (const { conversationId, conversationContactId, ...row } of rows) {
+      let entry = facts.get(conversationId);
+      if (!entry) facts.set(conversationId, (entry = { contactId: conversationContactId, identities: [] }));
+      if (row.id !== null) entry.identities.push(row);
+    }
+    return facts;
   }
 
   /** `excludeMessageId`: a queued message asking whether it may go now is not counted against its own quota. */
