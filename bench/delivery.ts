@@ -4,7 +4,7 @@ import http from 'node:http';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { loadConfig } from '#config';
+import { type FerryConfig, loadConfig } from '#config';
 import { migrate } from '#database';
 import { argValue, childEnv, processEnv, profileArgs } from './bench-env.js';
 import { type BaselineResult, bareBullmq, barePostgres } from './delivery-baselines.js';
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
       const stats = flowStats(sent, arrivals, failures.length);
       rows.push({ flow: 'outbound: POST reply -> accepted by the provider', phase, target, stats, cost: await started.stop(stats.messages) });
     };
-    if (!FLOWS.has('outbound')) return finish(rows, bullmq, postgres, children);
+    if (!FLOWS.has('outbound')) return finish(rows, bullmq, postgres, children, config);
     log('outbound: warm-up, light load, then a burst');
     await outbound('warm-up', { kind: 'clients', clients: 8, count: 200 });
     rows.pop();
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     await owner.query('ANALYZE');
     await outbound(`light (${LIGHT.kind === 'rate' ? LIGHT.perSecond : 0}/s)`, LIGHT, 'p50 < 20 ms');
     await outbound(`burst (${CLIENTS} clients)`, { kind: 'clients', clients: CLIENTS, count: BURST }, '>= 1,000 msg/s');
-    finish(rows, bullmq, postgres, children);
+    finish(rows, bullmq, postgres, children, config);
   } finally {
     agent.destroy();
     await owner.end().catch(() => undefined);
@@ -152,9 +152,9 @@ async function main(): Promise<void> {
   }
 }
 
-function finish(rows: Row[], bullmq: BaselineResult, postgres: BaselineResult, children: Running[]): void {
+function finish(rows: Row[], bullmq: BaselineResult, postgres: BaselineResult, children: Running[], config: FerryConfig): void {
   for (const child of children) if (child.exited) throw new Error(`${child.name} exited (${child.exited}) during the run: see bench/results/delivery-${child.name}.log`);
-  process.stdout.write(`${renderTable(rows, bullmq, postgres)}\n`);
+  process.stdout.write(`${renderTable(rows, bullmq, postgres, config.worker.concurrency)}\n`);
   writeFileSync(
     `${RESULTS}/delivery.json`,
     `${JSON.stringify({ at: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version }, rows, baselines: { bullmq, postgres } }, null, 2)}\n`,
@@ -267,7 +267,7 @@ async function outboundArrivals(agent: http.Agent, simUrl: string): Promise<Map<
 
 const num = (value: number | null, digits = 1): string => (value === null ? '—' : value.toFixed(digits));
 
-function renderTable(rows: Row[], bullmq: BaselineResult, postgres: BaselineResult): string {
+function renderTable(rows: Row[], bullmq: BaselineResult, postgres: BaselineResult, concurrency: FerryConfig['worker']['concurrency']): string {
   const header = ['flow', 'phase', 'messages', 'msg/s end to end', 'msg/s accepted', 'p50 ms', 'p99 ms', 'target', 'lost / errors', 'PG tx/msg', 'CPU s api / worker / sim / driver / pg / redis'];
   const body = rows.map((r) => [
     r.flow,
@@ -296,7 +296,7 @@ function renderTable(rows: Row[], bullmq: BaselineResult, postgres: BaselineResu
     `Inbound: signed webhooks from ${SENDERS} known customers, latency from the post to the stored row (created_at). ` +
       'Outbound: replies spread over their conversations (each conversation keeps its order), latency from the POST to ' +
       "the simulator's acceptance, receipts off. msg/s end to end: from the first send to the last arrival; accepted: to the last answer of the API. Light: open loop at " +
-      `${LIGHT.kind === 'rate' ? LIGHT.perSecond : 0}/s. Worker concurrency ${16} per queue. On a shared 2-core machine numbers are noisy.`,
+      `${LIGHT.kind === 'rate' ? LIGHT.perSecond : 0}/s. Worker concurrency: inbound ${concurrency.inbound}, outbound ${concurrency.outbound}. On a shared 2-core machine numbers are noisy.`,
   ].join('\n');
 }
 
