@@ -66,7 +66,7 @@ export interface JobDefinition {
 export const JOBS: { [N in JobName]: JobDefinition } = {
   'message.send': {
     queue: 'outbound',
-    // 'jittered': exponential with jitter and the provider's Retry-After, computed by the worker (apps/worker/src/backoff.ts).
+    // 'jittered': exponential with jitter and the provider's Retry-After, computed by the worker (backoff.ts).
     options: { attempts: 8, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   },
   // Waits (deferred, without spending a try) until its dueAt; a no-op unless the hop is still current.
