@@ -130,6 +130,8 @@ export interface Coalescing<N extends JobName> {
    * own (a member deferred or retried alone). A lone row is always published as itself (its row id).
    */
   jobId: 'first-row' | 'fresh';
+  /** The most rows one job takes (the outbox's own cap when not set). */
+  max?: number;
   merge: (rows: Array<{ id: string; data: JobPayloads[N] }>) => JobPayloads[N];
 }
 
@@ -143,6 +145,8 @@ export const COALESCED_JOBS: { [N in JobName]?: Coalescing<N> } = {
   'message.send': {
     gather: 'in-flight',
     jobId: 'fresh',
+    // One claim transaction's worth (DeliveryService MAX_CLAIMS): a batch's members are all in flight at once.
+    max: 64,
     merge: (rows) => ({
       workspaceId: rows[0]!.data.workspaceId,
       messageId: rows[0]!.data.messageId,

@@ -147,6 +147,18 @@ describe('Outbox: message.send rows coalesced without a timer', () => {
     expect(data.marked).not.toContain(lost[0]!.rowId);
   });
 
+  it('a commit of more rows than one job takes goes out in jobs of at most 64, every row in one of them once', async () => {
+    const { outbox, queues } = setup();
+    let rows: Array<{ rowId: string; messageId: string }> = [];
+    commit(workspaceId, (tx) => {
+      rows = sends(outbox, tx, 70);
+    });
+    await outbox.flush();
+    const members = queues.added.map((job) => (job.payload as JobPayloads['message.send']).members ?? []);
+    expect(members.map((list) => list.length)).toEqual([64, 6]);
+    expect(members.flat().map((member) => member.jobId)).toEqual(rows.map((row) => row.rowId));
+  });
+
   it('billing.usage keeps its timer: rows of separate commits a few milliseconds apart share one job under the first row id', async () => {
     const { outbox, queues } = setup();
     const ids: string[] = [];

@@ -218,15 +218,15 @@ export class Outbox {
       this.lanes.set(key, lane);
     }
     lane.rows.push(job);
-    lane.draining ??= this.drain(key, lane);
+    lane.draining ??= this.drain(key, lane, COALESCED_JOBS[job.jobName]?.max ?? COALESCE_MAX);
   }
 
-  private async drain(key: string, lane: { rows: StagedJob[]; draining: Promise<void> | undefined }): Promise<void> {
+  private async drain(key: string, lane: { rows: StagedJob[]; draining: Promise<void> | undefined }, max: number): Promise<void> {
     await new Promise<void>((resolve) => queueMicrotask(resolve));
     try {
       while (lane.rows.length > 0) {
         // A publish that fails (Redis down) leaves its rows to the relay, one job each.
-        await this.publishGroup(lane.rows.splice(0, COALESCE_MAX)).catch(() => undefined);
+        await this.publishGroup(lane.rows.splice(0, max)).catch(() => undefined);
       }
     } finally {
       lane.draining = undefined;
