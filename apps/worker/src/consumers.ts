@@ -4,8 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CONFIG, type FerryConfig } from '#config';
 import { DomainError } from '#domain';
-import { createRedis, isJobName, type JobContext, JobDeferred, type JobHandlers, JOBS, type QueueName } from '#queue';
-import { retryDelayMs } from './backoff.js';
+import { createRedis, isJobName, type JobContext, JobDeferred, type JobHandlers, JOBS, type QueueName, retryDelayMs } from '#queue';
 import { WORKER_LOGGER } from './logger.js';
 
 /** How long shutdown lets active jobs finish before it closes the connections under them. */

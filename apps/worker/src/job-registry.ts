@@ -23,7 +23,7 @@ export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandl
   const webhooks = app.get(WebhookDeliveryService);
   const billing = app.get(BillingJobs);
   return {
-    'message.send': (payload, job) => delivery.send(payload.workspaceId, payload.messageId, job),
+    'message.send': (payload, job) => delivery.deliver(payload, job),
     'message.fallback_check': (payload) => fallback.check(payload),
     'inbound.process': async (payload) => void (await inbound.processMany(payload.workspaceId, payload.eventIds)),
     'status.apply': async (payload) => void (await statuses.apply(payload.workspaceId, payload.eventId)),

@@ -67,4 +67,18 @@ describe('GroupCommit', () => {
     expect(await Promise.all([1, 2, 3, 4, 5].map((item) => commit.submit('k', item)))).toEqual([1, 2, 3, 4, 5]);
     expect(sizes).toEqual([2, 2, 1]);
   });
+  it('submitMany without gatherTick: the items of one call share one flush on an idle key, each gets its own answer', async () => {
+    const flushes: number[][] = [];
+    const commit = new GroupCommit<string, number, number>(
+      async (_key, items) => {
+        flushes.push(items);
+        return items.map((item) => item + 1);
+      },
+      200,
+      false,
+    );
+    expect(await Promise.all(commit.submitMany('a', [1, 2, 3]))).toEqual([2, 3, 4]);
+    expect(commit.submitMany('a', [])).toEqual([]);
+    expect(flushes).toEqual([[1, 2, 3]]);
+  });
 });

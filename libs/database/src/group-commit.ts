@@ -33,15 +33,21 @@ export class GroupCommit<K, T, R> {
   ) {}
 
   submit(key: K, item: T): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      let lane = this.lanes.get(key);
-      if (!lane) {
-        lane = { waiting: [], running: false };
-        this.lanes.set(key, lane);
-      }
-      lane.waiting.push({ item, resolve, reject });
-      if (!lane.running) void this.drain(key, lane);
-    });
+    return this.submitMany(key, [item])[0]!;
+  }
+
+  /** Several items of one caller, in one flush when their key is idle (one answer each, in order). */
+  submitMany(key: K, items: T[]): Array<Promise<R>> {
+    if (items.length === 0) return [];
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { waiting: [], running: false };
+      this.lanes.set(key, lane);
+    }
+    const waiting = lane.waiting;
+    const answers = items.map((item) => new Promise<R>((resolve, reject) => void waiting.push({ item, resolve, reject })));
+    if (!lane.running) void this.drain(key, lane);
+    return answers;
   }
 
   private async drain(key: K, lane: Lane<T, R>): Promise<void> {

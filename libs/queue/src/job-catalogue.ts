@@ -11,8 +11,13 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
  * handler wherever jobs are dispatched, and the worker refuses to start without one.
  */
 export interface JobPayloads {
-  /** Deliver an outbound message (written with status queued in the same transaction). */
-  'message.send': { workspaceId: string; messageId: string };
+  /**
+   * Deliver an outbound message (written with status queued in the same transaction). One row per
+   * message; rows of a workspace that commit together are published as one job (COALESCED_JOBS)
+   * whose `members` name each message with its row id (the id of the member's own job, should it
+   * need one later). `messageId` is then the first member's.
+   */
+  'message.send': { workspaceId: string; messageId: string; members?: SendMember[] };
   /**
    * The fallback deadline of one hop: at `dueAt` (ISO), if attempt `attemptId` is still the message's
    * current hop with no delivered receipt, the message goes on to the next identity of its route.
@@ -47,6 +52,12 @@ export interface JobPayloads {
 }
 export type JobName = keyof JobPayloads;
 
+/** A message of a coalesced `message.send` job, and the id of its outbox row. */
+export interface SendMember {
+  messageId: string;
+  jobId: string;
+}
+
 export interface JobDefinition {
   queue: QueueName;
   options: JobsOptions;
@@ -55,7 +66,7 @@ export interface JobDefinition {
 export const JOBS: { [N in JobName]: JobDefinition } = {
   'message.send': {
     queue: 'outbound',
-    // 'jittered': exponential with jitter and the provider's Retry-After, computed by the worker (apps/worker/src/backoff.ts).
+    // 'jittered': exponential with jitter and the provider's Retry-After, computed by the worker (backoff.ts).
     options: { attempts: 8, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   },
   // Waits (deferred, without spending a try) until its dueAt; a no-op unless the hop is still current.
@@ -106,14 +117,47 @@ export const JOBS: { [N in JobName]: JobDefinition } = {
   },
 };
 
+/** How the outbox publishes rows of one job together (COALESCED_JOBS). */
+export interface Coalescing<N extends JobName> {
+  /**
+   * 'timer': rows committed within COALESCE_DELAY_MS of the first share its job (no one waits on it).
+   * 'in-flight': no wait: the rows of one commit go at once, in one job, unless a publish of the
+   * same job and workspace is in flight; rows committed meanwhile join the next (group commit).
+   */
+  gather: 'timer' | 'in-flight';
+  /**
+   * The job id: the first row's, or a fresh one when each row's id must stay free for a job of its
+   * own (a member deferred or retried alone). A lone row is always published as itself (its row id).
+   */
+  jobId: 'first-row' | 'fresh';
+  /** The most rows one job takes (the outbox's own cap when not set). */
+  max?: number;
+  merge: (rows: Array<{ id: string; data: JobPayloads[N] }>) => JobPayloads[N];
+}
+
 /**
- * Jobs the outbox publishes together: rows of one name and workspace committed within a few
- * milliseconds of each other are published as one job (the first row's id its job id) with the
- * payload merged here, so a burst costs a job per batch instead of one per row. The rows stay one
- * each: one the relay publishes again is a job of its own, so the handler must be idempotent per item.
+ * Jobs the outbox publishes together: rows of one name and workspace committed together are
+ * published as one job with the payload merged here, so a burst costs a job per batch instead of
+ * one per row. The rows stay one each: one the relay publishes again is a job of its own, so the
+ * handler must be idempotent per item.
  */
-export const COALESCED_JOBS: { [N in JobName]?: (payloads: Array<JobPayloads[N]>) => JobPayloads[N] } = {
-  'billing.usage': (payloads) => ({ ...payloads[0]!, messageIds: payloads.flatMap((p) => p.messageIds ?? [p.messageId]) }),
+export const COALESCED_JOBS: { [N in JobName]?: Coalescing<N> } = {
+  'message.send': {
+    gather: 'in-flight',
+    jobId: 'fresh',
+    // One claim transaction's worth (DeliveryService MAX_CLAIMS): a batch's members are all in flight at once.
+    max: 64,
+    merge: (rows) => ({
+      workspaceId: rows[0]!.data.workspaceId,
+      messageId: rows[0]!.data.messageId,
+      members: rows.map((row) => ({ messageId: row.data.messageId, jobId: row.id })),
+    }),
+  },
+  'billing.usage': {
+    gather: 'timer',
+    jobId: 'first-row',
+    merge: (rows) => ({ ...rows[0]!.data, messageIds: rows.flatMap((row) => row.data.messageIds ?? [row.data.messageId]) }),
+  },
 };
 
 export function isJobName(name: string): name is JobName {

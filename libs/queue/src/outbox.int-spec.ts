@@ -138,4 +138,34 @@ describe('Outbox: jobs lost after publishing (recoverStalled), and coalesced job
     const unpublished = await owner.query(`SELECT count(*)::int AS n FROM outbox WHERE id = ANY($1::uuid[]) AND published_at IS NULL`, [rowIds]);
     expect(unpublished.rows[0].n).toBe(0);
   });
+  it('publishes the message.send rows of one transaction as one job whose members name each row; a lone row as its own job', async () => {
+    const db = new TenantDb(dataSource);
+    const { workspaceId } = await seedTenant(await testConfig(), 'Coalesce sends');
+    const stage = (count: number): Promise<string[]> =>
+      db.run(workspaceId, async (tx) => {
+        const rowIds: string[] = [];
+        for (let i = 0; i < count; i++) rowIds.push(await outbox.write(tx, 'message.send', { workspaceId, messageId: uuidv7() }));
+        return rowIds;
+      });
+    const together = await stage(3);
+    await outbox.flush();
+    const alone = await stage(1);
+    await outbox.flush();
+
+    const jobs = (await queues.get('outbound').getJobs(['waiting', 'delayed', 'prioritized'])).filter(
+      (job) => (job.data as { workspaceId: string }).workspaceId === workspaceId,
+    );
+    expect(jobs).toHaveLength(2);
+    const batch = jobs.find((job) => (job.data as { members?: unknown[] }).members)!;
+    const members = (batch.data as { members: Array<{ messageId: string; jobId: string }> }).members;
+    expect(members.map((member) => member.jobId)).toEqual(together);
+    const rows = await owner.query(`SELECT id, payload->>'messageId' AS message_id, published_at FROM outbox WHERE id = ANY($1::uuid[])`, [together]);
+    for (const member of members) expect(rows.rows.find((row: { id: string }) => row.id === member.jobId)?.message_id).toBe(member.messageId);
+    expect(together).not.toContain(batch.id);
+    const single = jobs.find((job) => job !== batch)!;
+    expect(single.id).toBe(alone[0]);
+    expect(single.data).not.toHaveProperty('members');
+    const unpublished = await owner.query(`SELECT count(*)::int AS n FROM outbox WHERE id = ANY($1::uuid[]) AND published_at IS NULL`, [[...together, ...alone]]);
+    expect(unpublished.rows[0].n).toBe(0);
+  });
 });

@@ -1,11 +1,11 @@
 import type { DataSource } from 'typeorm';
 import { uuidv7 } from '#domain';
 import type { TenantTx } from '#database';
-import { COALESCED_JOBS, isJobName, JOBS, type JobName, type JobPayloads } from './job-catalogue.js';
+import { COALESCED_JOBS, type Coalescing, isJobName, JOBS, type JobName, type JobPayloads } from './job-catalogue.js';
 import type { Queues } from './queues.js';
 
 const MARK_DELAY_MS = 20;
-/** How long a coalesced job (COALESCED_JOBS) waits for more rows, and how many it takes at most. */
+/** How long a coalesced job gathered by timer (COALESCED_JOBS) waits for more rows; how many rows any coalesced job takes at most. */
 const COALESCE_DELAY_MS = 10;
 const COALESCE_MAX = 500;
 
@@ -27,9 +27,11 @@ export class Outbox {
   /** Published jobs whose rows are not marked yet: marked together, one statement per tick of work. */
   private published: string[] = [];
   private marking: NodeJS.Timeout | undefined;
-  /** Committed rows of coalesced jobs, by job name and workspace, waiting to be published together. */
+  /** Committed rows of coalesced jobs gathered by timer, by job name and workspace, waiting to be published together. */
   private coalescing = new Map<string, StagedJob[]>();
   private coalescingTimer: NodeJS.Timeout | undefined;
+  /** Coalesced jobs gathered while in flight, by job name and workspace: rows waiting, and the publishing in progress. */
+  private lanes = new Map<string, { rows: StagedJob[]; draining: Promise<void> | undefined }>();
 
   constructor(
     private readonly queues: Queues,
@@ -58,7 +60,12 @@ export class Outbox {
 
   /** Publishes a prepared job (its row inserted in `tx`) once `tx` has committed. */
   publishAfterCommit<N extends JobName>(tx: TenantTx, job: StagedJob<N>): void {
-    if (COALESCED_JOBS[job.jobName]) {
+    const coalescing = COALESCED_JOBS[job.jobName];
+    if (coalescing?.gather === 'in-flight') {
+      tx.afterCommit(async () => this.publishSoon(job));
+      return;
+    }
+    if (coalescing) {
       tx.afterCommit(async () => this.coalesce(job));
       return;
     }
@@ -79,7 +86,7 @@ export class Outbox {
 
   /** Publishes what waits to be coalesced, then marks what is published and not marked yet (shutdown: the relay would otherwise publish it again). */
   async flush(): Promise<void> {
-    await this.publishCoalesced();
+    await Promise.all([this.publishCoalesced(), ...[...this.lanes.values()].map((lane) => lane.draining)]);
     await this.markNow();
   }
 
@@ -197,6 +204,36 @@ export class Outbox {
     this.coalescingTimer ??= setTimeout(() => void this.publishCoalesced(), COALESCE_DELAY_MS);
   }
 
+  /**
+   * Group commit of a coalesced job's publishing ('in-flight'): TenantDb runs a transaction's
+   * after-commit effects in one synchronous pass, so a microtask later every row of the commit is
+   * here and they go in one job; a lane with a publish in flight takes the rows committed meanwhile
+   * into its next one. A lone row at light load waits for nothing but its own add.
+   */
+  private publishSoon(job: StagedJob): void {
+    const key = `${job.jobName}:${(job.data as { workspaceId?: string }).workspaceId ?? ''}`;
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { rows: [], draining: undefined };
+      this.lanes.set(key, lane);
+    }
+    lane.rows.push(job);
+    lane.draining ??= this.drain(key, lane, COALESCED_JOBS[job.jobName]?.max ?? COALESCE_MAX);
+  }
+
+  private async drain(key: string, lane: { rows: StagedJob[]; draining: Promise<void> | undefined }, max: number): Promise<void> {
+    await new Promise<void>((resolve) => queueMicrotask(resolve));
+    try {
+      while (lane.rows.length > 0) {
+        // A publish that fails (Redis down) leaves its rows to the relay, one job each.
+        await this.publishGroup(lane.rows.splice(0, max)).catch(() => undefined);
+      }
+    } finally {
+      lane.draining = undefined;
+      this.lanes.delete(key);
+    }
+  }
+
   private async publishCoalesced(): Promise<void> {
     clearTimeout(this.coalescingTimer);
     this.coalescingTimer = undefined;
@@ -206,11 +243,16 @@ export class Outbox {
     await Promise.allSettled(groups.map((group) => this.publishGroup(group)));
   }
 
+  /** One job for `jobs` (rows of one name and workspace): a lone row as itself, several merged (COALESCED_JOBS). */
   private async publishGroup(jobs: StagedJob[]): Promise<void> {
     const first = jobs[0]!;
-    const merge = COALESCED_JOBS[first.jobName] as ((payloads: unknown[]) => JobPayloads[JobName]) | undefined;
-    const data = jobs.length === 1 || !merge ? first.data : merge(jobs.map((job) => job.data));
-    await this.queues.add(first.jobName, data, first.id);
+    const coalescing = COALESCED_JOBS[first.jobName] as Coalescing<JobName> | undefined;
+    if (jobs.length === 1 || !coalescing) {
+      await this.queues.add(first.jobName, first.data, first.id);
+    } else {
+      const data = coalescing.merge(jobs.map((job) => ({ id: job.id, data: job.data })));
+      await this.queues.add(first.jobName, data, coalescing.jobId === 'fresh' ? uuidv7() : first.id);
+    }
     for (const job of jobs) this.markSoon(job.id);
   }
 

@@ -25,10 +25,19 @@ export class Queues {
     await this.get(definition.queue).add(name, payload, { ...definition.options, jobId });
   }
 
-  /** Adds many jobs of one kind in one round trip (each with its outbox row id as job id). */
-  async addMany<N extends JobName>(name: N, jobs: Array<{ payload: JobPayloads[N]; jobId: string }>): Promise<void> {
+  /**
+   * Adds many jobs of one kind in one round trip (each with its outbox row id as job id), optionally
+   * delayed or with fewer tries than the catalogue's (a job taking over from one that spent some).
+   */
+  async addMany<N extends JobName>(name: N, jobs: Array<{ payload: JobPayloads[N]; jobId: string; delayMs?: number; attempts?: number }>): Promise<void> {
     const definition = JOBS[name];
-    await this.get(definition.queue).addBulk(jobs.map((job) => ({ name, data: job.payload, opts: { ...definition.options, jobId: job.jobId } })));
+    await this.get(definition.queue).addBulk(
+      jobs.map((job) => ({
+        name,
+        data: job.payload,
+        opts: { ...definition.options, jobId: job.jobId, ...(job.delayMs ? { delay: job.delayMs } : {}), ...(job.attempts ? { attempts: job.attempts } : {}) },
+      })),
+    );
   }
 
   get(name: QueueName): Queue {

@@ -5,12 +5,13 @@ import { type AdapterLookup, CHANNEL_ADAPTERS } from './channel-adapters.js';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository.js';
 import { DeliveryService } from './delivery.service.js';
 import { OutboundMessagesRepository } from './outbound-messages.repository.js';
+import { SendFollowUps } from './send-batch.js';
 import { SendOrder } from './send-order.js';
 import { SendRateLimiter } from './send-rate-limiter.js';
 import { SentSettler } from './sent-settler.js';
 import { RedisTokenCache } from './token-cache.js';
 
-const PROVIDERS = [DeliveryService, DeliveryAttemptsRepository, OutboundMessagesRepository, SendRateLimiter, SendOrder, RedisTokenCache, SentSettler];
+const PROVIDERS = [DeliveryService, DeliveryAttemptsRepository, OutboundMessagesRepository, SendRateLimiter, SendOrder, SendFollowUps, RedisTokenCache, SentSettler];
 
 /** Outbound delivery (the worker's `message.send`): needs the config, database and queue modules. */
 @Module({})

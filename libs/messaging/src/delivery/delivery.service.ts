@@ -19,6 +19,10 @@
  * the same way. With no receipt by then, it sends again: safe on LINE (X-Line-Retry-Key is our id);
  * on channels that neither echo our id in a receipt nor dedupe on it (Telegram, WeChat, email,
  * webchat, api) a provider that took the message without a word may get it twice.
+ * A coalesced job (several messages committed together, COALESCED_JOBS) runs each member as this
+ * send, with the member's own outbox row id as its job id; a member that must wait or be retried
+ * goes on as its own job under that id (send-batch.ts), which is what a rerun of the batch (a crash,
+ * a failed add) finds: the members already done are skipped by their claims.
  * Fallback (fallback.service.ts): an identity that cannot take the message at send time, or a
  * permanent failure, moves the message to the next identity of its route instead of failing it; a
  * hop accepted by its provider starts its delivery deadline in the same transaction.
@@ -28,7 +32,7 @@ import { CONFIG, type FerryConfig } from '#config';
 import { type Channel, DomainError, isUuid, routeAhead, startsDeadline, uuidv7 } from '#domain';
 import { GroupCommit, TenantDb, type TenantTx } from '#database';
 import type { ChannelConfigs, OutboundMessage, SendOutcome } from '#channels';
-import { type JobContext, JobDeferred, JobRetryable } from '#queue';
+import { type JobContext, JobDeferred, type JobPayloads, JobRetryable, type SendMember } from '#queue';
 import { OutboundGuard } from '#net';
 import { EventWriter } from '../events/event-writer.js';
 import { type InboxCredentials, InboxesService } from '../inboxes/inboxes.service.js';
@@ -38,6 +42,7 @@ import { FallbackService, type IdentityWindow } from './fallback.service.js';
 import { nextStep, type OutcomePlan, planOutcome } from './delivery-rules.js';
 import { type ClaimRow, OutboundMessagesRepository } from './outbound-messages.repository.js';
 import { emailThreading, outboundRequest } from './outbound-request.js';
+import { isPermanentError, type RunEnd, runBatch, SendFollowUps } from './send-batch.js';
 import { SendOrder } from './send-order.js';
 import { pairIntervalOf, SendRateLimiter, sendRateOf } from './send-rate-limiter.js';
 import { SentSettler } from './sent-settler.js';
@@ -51,6 +56,8 @@ const MAX_CLAIMS = 64;
 
 /** A run that finds a try opened by another run of the same send (taken over while it ran) comes back after this. */
 const OPEN_ELSEWHERE_WAIT_MS = 1000;
+
+const DONE: RunEnd = { kind: 'done' };
 
 /** A send decided to go, before its rate-limit slot and its attempt. */
 interface Ready {
@@ -89,7 +96,26 @@ export class DeliveryService {
     private readonly events: EventWriter,
     private readonly guard: OutboundGuard,
     private readonly sent: SentSettler,
+    private readonly followUps: SendFollowUps,
   ) {}
+
+  /**
+   * Runs one try of a `message.send` job: one message (send), or each member of a coalesced job,
+   * concurrently (runBatch). A member that fails for good fails alone; the batch throws only when a
+   * member that must go on alone could not be queued, and is then run again.
+   */
+  async deliver(payload: JobPayloads['message.send'], job: JobContext): Promise<void> {
+    if (!payload.members) return this.send(payload.workspaceId, payload.messageId, job);
+    const { workspaceId } = payload;
+    if (!isUuid(workspaceId)) throw DomainError.invalid('delivery.invalid_job', 'message.send needs a workspaceId');
+    const context = (member: SendMember): JobContext => ({ jobId: member.jobId, attempt: job.attempt, maxAttempts: job.maxAttempts });
+    const run = (member: SendMember, claim: Promise<Claim>): Promise<RunEnd> => claim.then((c) => this.proceed(workspaceId, member.messageId, c, context(member)));
+    await runBatch(payload.members, job, {
+      startAll: (all) => this.claims.submitMany(workspaceId, all.map((member) => ({ messageId: member.messageId, job: context(member) }))).map((claim, i) => run(all[i]!, claim)),
+      again: (member) => run(member, this.claims.submit(workspaceId, { messageId: member.messageId, job: context(member) })),
+      later: (followUp) => this.followUps.add(workspaceId, followUp),
+    });
+  }
 
   /**
    * Runs one try of `message.send`. Returns when the message needs nothing more; throws JobDeferred
@@ -97,11 +123,18 @@ export class DeliveryService {
    */
   async send(workspaceId: string, messageId: string, job: JobContext): Promise<void> {
     if (!isUuid(workspaceId) || !isUuid(messageId)) throw DomainError.invalid('delivery.invalid_job', 'message.send needs a workspaceId and a messageId');
-    const claim = await this.claims.submit(workspaceId, { messageId, job });
-    if (claim.kind === 'wait') {
-      if (claim.blockerId) await this.order.waitFor(workspaceId, claim.blockerId, job.jobId);
-      throw new JobDeferred(claim.delayMs, claim.reason);
+    for (let pass = 0; ; pass++) {
+      const end = await this.proceed(workspaceId, messageId, await this.claims.submit(workspaceId, { messageId, job }), job);
+      if (end.kind === 'done') return;
+      // The message it waits for left since the claim saw it queued: one more claim instead of the wait.
+      const waiting = end.blockerId ? await this.order.waitFor(workspaceId, end.blockerId, job.jobId) : true;
+      if (waiting || pass > 0) throw new JobDeferred(end.delayMs, end.reason);
     }
+  }
+
+  /** What a claimed run does: wait, or send and settle (throwing JobRetryable for a retry), or nothing. */
+  private async proceed(workspaceId: string, messageId: string, claim: Claim, job: JobContext): Promise<RunEnd> {
+    if (claim.kind === 'wait') return claim;
     if (claim.kind === 'send') {
       const started = performance.now();
       const outcome = await this.call(claim.inbox, claim.request);
@@ -110,10 +143,11 @@ export class DeliveryService {
       if (settled.retry) throw new JobRetryable(settled.retry.reason, settled.retry.retryAfterMs);
       // Sent with no later message of its conversation queued: nobody can be waiting for it (one that
       // is written and claimed in the instant before this commit waits ORDER_WAIT_MS at most).
-      if (!settled.laterQueued) return;
+      if (!settled.laterQueued) return DONE;
     }
     // It left the queue (or was never in it): the messages written after it may go.
     await this.order.release(workspaceId, messageId);
+    return DONE;
   }
 
   /**
@@ -234,7 +268,7 @@ export class DeliveryService {
     try {
       return await this.sendVia(inbox.channel, inbox.config, request);
     } catch (error) {
-      const permanent = error instanceof DomainError && error.kind !== 'unavailable' && error.kind !== 'rate_limited';
+      const permanent = isPermanentError(error);
       const code = error instanceof DomainError ? error.code : 'adapter.error';
       return { ok: false, permanent, code, reason: error instanceof Error ? error.message : String(error) };
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { JOBS, JobRetryable } from '#queue';
+import { JOBS } from './job-catalogue.js';
+import { JobRetryable } from './job-handlers.js';
 import { JITTERED_BACKOFF, MAX_BACKOFF_MS, retryDelayMs } from './backoff.js';
 
 describe('retryDelayMs', () => {

@@ -1,4 +1,5 @@
-import { JobRetryable } from '#queue';
+import { JobRetryable } from './job-handlers.js';
+import { JOBS, type JobName } from './job-catalogue.js';
 
 /** The name jobs give their backoff in the catalogue (JOBS) to get this strategy. */
 export const JITTERED_BACKOFF = 'jittered';
@@ -17,4 +18,10 @@ export function retryDelayMs(attemptsMade: number, baseMs: number, error?: unkno
   const jittered = Math.round(ceiling / 2 + (random() * ceiling) / 2);
   const retryAfter = error instanceof JobRetryable ? (error.retryAfterMs ?? 0) : 0;
   return Math.max(jittered, retryAfter);
+}
+
+/** The wait before the next try of a job of `name` after `attemptsMade` failed tries, by its catalogue backoff (a handler re-queueing part of its work itself). */
+export function jobRetryDelayMs(name: JobName, attemptsMade: number, error?: unknown): number {
+  const { backoff } = JOBS[name].options;
+  return retryDelayMs(attemptsMade, typeof backoff === 'object' ? (backoff.delay ?? 1000) : 1000, error);
 }
