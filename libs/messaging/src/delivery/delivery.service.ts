@@ -168,7 +168,7 @@ export class DeliveryService {
       seen.add(messageId);
       decided.push(await this.decide(tx, rows.get(messageId) ?? null, messageId));
     }
-    const slotted = await Promise.all(decided.map((step, i) => (step.kind === 'ready' ? this.takeSlot(step, items[i]!.job) : step)));
+    const slotted = await this.takeSlots(decided, items);
     const ready = slotted.filter((step): step is Ready => step.kind === 'ready');
     for (const step of ready) {
       if (step.unconfirmedAttemptId) {
@@ -226,14 +226,22 @@ export class DeliveryService {
     return { kind: 'ready', message, ...target, unconfirmedAttemptId: step.unconfirmedAttemptId, attemptId: uuidv7() };
   }
 
-  /** The inbox's rate-limit slot (and WhatsApp's pair slot) for a send that is ready, or how long to wait for it. */
-  private async takeSlot(ready: Ready, job: JobContext): Promise<Claim | Ready> {
-    const { inbox, identity } = ready;
-    const pairMs = pairIntervalOf(inbox.channel, this.config.delivery.whatsappPairIntervalMs);
-    const pair = pairMs > 0 ? { to: identity.externalId, intervalMs: pairMs } : null;
-    const { wait, limit } = await this.limiter.acquireSend(inbox.id, sendRateOf(inbox.channel, inbox.config), pair, job.jobId);
-    if (wait <= 0) return ready;
-    return { kind: 'wait', delayMs: wait, reason: limit === 'pair' ? `pair rate of inbox ${inbox.id} to one user` : `rate limit of inbox ${inbox.id}` };
+  /** Each ready send's inbox rate-limit slot (and WhatsApp's pair slot), or how long it waits for them: one round trip for all. */
+  private async takeSlots(decided: Array<Claim | Ready>, items: Array<{ job: JobContext }>): Promise<Array<Claim | Ready>> {
+    const ready = decided.flatMap((step, i) => (step.kind === 'ready' ? [{ step, holder: items[i]!.job.jobId }] : []));
+    const slots = await this.limiter.acquireSends(
+      ready.map(({ step: { inbox, identity }, holder }) => {
+        const pairMs = pairIntervalOf(inbox.channel, this.config.delivery.whatsappPairIntervalMs);
+        return { inboxId: inbox.id, ratePerSecond: sendRateOf(inbox.channel, inbox.config), pair: pairMs > 0 ? { to: identity.externalId, intervalMs: pairMs } : null, holder };
+      }),
+    );
+    const waits = new Map(ready.map(({ step }, i) => [step, slots[i]!]));
+    return decided.map((step) => {
+      const slot = step.kind === 'ready' ? waits.get(step) : undefined;
+      if (step.kind !== 'ready' || !slot || slot.wait <= 0) return step;
+      const reason = slot.limit === 'pair' ? `pair rate of inbox ${step.inbox.id} to one user` : `rate limit of inbox ${step.inbox.id}`;
+      return { kind: 'wait', delayMs: slot.wait, reason };
+    });
   }
 
   /** The request of a send whose attempt is written. */

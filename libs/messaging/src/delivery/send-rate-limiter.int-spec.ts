@@ -74,4 +74,25 @@ describe('SendRateLimiter', () => {
     expect(waits[2]).toBeGreaterThan(0);
     expect(waits[3]).toBeGreaterThan(waits[2]!);
   });
+  it('acquireSends takes several sends\' slots in one round trip, each as acquireSend would, in order', async () => {
+    const inbox = uuidv7();
+    const other = uuidv7();
+    const pair = { to: '15550001111', intervalMs: 6000 };
+    const slots = await limiter.acquireSends([
+      { inboxId: inbox, ratePerSecond: 2, pair: null, holder: 'm1' },
+      { inboxId: inbox, ratePerSecond: 2, pair, holder: 'm2' },
+      { inboxId: inbox, ratePerSecond: 2, pair, holder: 'm3' },
+      { inboxId: inbox, ratePerSecond: 2, pair: null, holder: 'm4' },
+      { inboxId: other, ratePerSecond: 2, pair: null, holder: 'm5' },
+    ]);
+    expect(slots.map((slot) => slot.limit)).toEqual(['inbox', 'inbox', 'pair', 'inbox', 'inbox']);
+    expect(slots[0]!.wait).toBe(0);
+    expect(slots[1]!.wait, 'the burst holds two').toBe(0);
+    expect(slots[2]!.wait, 'the same user again: the pair interval').toBeGreaterThan(5000);
+    expect(slots[3]!.wait, 'a third send in the second: the next slot').toBeGreaterThan(0);
+    expect(slots[4]!.wait, 'another inbox is not held up').toBe(0);
+    // m4 comes back for the slot reserved for it, not a later one.
+    expect(await limiter.acquireSend(inbox, 2, null, 'm4')).toMatchObject({ limit: 'inbox' });
+    expect(await limiter.acquireSends([])).toEqual([]);
+  });
 });

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { CONFIG, type FerryConfig } from '#config';
 import type { Channel } from '#domain';
 import { REDIS } from '#queue';
@@ -85,10 +85,27 @@ end
 return {2, acquire(KEYS[3], KEYS[4], tonumber(ARGV[2]), tonumber(ARGV[3]))}
 `;
 
+type SendSlotsArgs = [pairBucket: string, pairHeld: string, bucket: string, held: string, pairMs: number, intervalMs: number, burst: number];
+
 type SlotRedis = Redis & {
   ferrySendSlot(bucket: string, held: string, intervalMs: number, burst: number): Promise<number>;
-  ferrySendSlots(pairBucket: string, pairHeld: string, bucket: string, held: string, pairMs: number, intervalMs: number, burst: number): Promise<[number, number]>;
+  ferrySendSlots(...args: SendSlotsArgs): Promise<[number, number]>;
 };
+
+type SlotPipeline = ChainableCommander & { ferrySendSlots(...args: SendSlotsArgs): SlotPipeline };
+
+/** One send's request for its slots (acquireSend's arguments). */
+export interface SendSlotRequest {
+  inboxId: string;
+  ratePerSecond: number;
+  pair: { to: string; intervalMs: number } | null;
+  holder: string;
+}
+
+export interface SendSlot {
+  wait: number;
+  limit: 'pair' | 'inbox';
+}
 
 /** The per-inbox send rate limit, shared by every worker through Redis. */
 @Injectable()
@@ -123,14 +140,33 @@ export class SendRateLimiter {
    * one is free now, the inbox's slot as acquire() takes it. Answers wait 0 to send now, else how
    * many ms to wait and which limit set it.
    */
-  async acquireSend(
-    inboxId: string,
-    ratePerSecond: number,
-    pair: { to: string; intervalMs: number } | null,
-    holder: string,
-  ): Promise<{ wait: number; limit: 'pair' | 'inbox' }> {
+  async acquireSend(inboxId: string, ratePerSecond: number, pair: { to: string; intervalMs: number } | null, holder: string): Promise<SendSlot> {
+    return slotOf(await this.redis.ferrySendSlots(...this.slotArgs({ inboxId, ratePerSecond, pair, holder })));
+  }
+
+  /**
+   * acquireSend for several sends, in order, in one round trip (a pipeline: each send's script runs on
+   * its own, exactly as acquireSend runs it). Rejects if any of them failed.
+   */
+  async acquireSends(requests: readonly SendSlotRequest[]): Promise<SendSlot[]> {
+    if (requests.length === 1) {
+      const [only] = requests as [SendSlotRequest];
+      return [await this.acquireSend(only.inboxId, only.ratePerSecond, only.pair, only.holder)];
+    }
+    if (requests.length === 0) return [];
+    const pipeline = this.redis.pipeline() as SlotPipeline;
+    for (const request of requests) pipeline.ferrySendSlots(...this.slotArgs(request));
+    const results = (await pipeline.exec()) ?? [];
+    return requests.map((_, i) => {
+      const [error, answer] = results[i] ?? [new Error('no answer from Redis for a send slot'), null];
+      if (error) throw error;
+      return slotOf(answer as [number, number]);
+    });
+  }
+
+  private slotArgs({ inboxId, ratePerSecond, pair, holder }: SendSlotRequest): SendSlotsArgs {
     const pairKey = `${this.prefix}:${inboxId}:to:${pair?.to ?? ''}`;
-    const [which, wait] = await this.redis.ferrySendSlots(
+    return [
       pairKey,
       `${pairKey}:held:${holder}`,
       `${this.prefix}:${inboxId}`,
@@ -138,7 +174,10 @@ export class SendRateLimiter {
       pair && pair.intervalMs > 0 ? pair.intervalMs : 0,
       1000 / ratePerSecond,
       Math.max(1, Math.floor(ratePerSecond)),
-    );
-    return { wait: Number(wait), limit: Number(which) === 1 ? 'pair' : 'inbox' };
+    ];
   }
+}
+
+function slotOf([which, wait]: [number, number]): SendSlot {
+  return { wait: Number(wait), limit: Number(which) === 1 ? 'pair' : 'inbox' };
 }
