@@ -28,7 +28,7 @@ export function jobHandlers(app: Pick<INestApplicationContext, 'get'>): JobHandl
     'inbound.process': async (payload) => void (await inbound.processMany(payload.workspaceId, payload.eventIds)),
     'status.apply': async (payload) => void (await statuses.apply(payload.workspaceId, payload.eventId)),
     // Written only for events an endpoint subscribes to; the live stream got the event at commit.
-    'event.dispatch': ({ event, events }) => webhookFanout.fanOutAll(events ?? [event]),
+    'event.dispatch': ({ event }) => webhookFanout.fanOut(event),
     'webhook.deliver': (payload) => webhooks.deliver(payload.workspaceId, payload.deliveryId),
     'webhook.deliver_batch': (payload) => webhooks.deliverBatch(payload.workspaceId, payload.deliveryIds),
     'billing.event': (payload) => billing.event(payload.workspaceId, payload.eventId),

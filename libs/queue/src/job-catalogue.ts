@@ -27,12 +27,8 @@ export interface JobPayloads {
   'inbound.process': { workspaceId: string; eventIds: string[] };
   /** Apply a stored delivery receipt to its message (status only moves forward). */
   'status.apply': { workspaceId: string; eventId: string };
-  /**
-   * Fan committed events out to integrator webhooks. One row per event; rows committed together, of
-   * any workspaces, are published as one job (COALESCED_JOBS) whose `events` lists them all, `event`
-   * then being the first.
-   */
-  'event.dispatch': { workspaceId: string; event: EventEnvelope; events?: EventEnvelope[] };
+  /** Fan one committed event out to integrator webhooks and to the live (socket.io) stream. */
+  'event.dispatch': { workspaceId: string; event: EventEnvelope };
   /** One try of one webhook delivery (its row holds the schedule); on its own queue so one slow endpoint delays nothing else. */
   'webhook.deliver': { workspaceId: string; deliveryId: string };
   /**
@@ -136,8 +132,6 @@ export interface Coalescing<N extends JobName> {
   jobId: 'first-row' | 'fresh';
   /** The most rows one job takes (the outbox's own cap when not set). */
   max?: number;
-  /** 'all': rows of every workspace gather together (the handler takes each row on its own workspace); else per workspace. */
-  across?: 'all';
   merge: (rows: Array<{ id: string; data: JobPayloads[N] }>) => JobPayloads[N];
 }
 
@@ -158,14 +152,6 @@ export const COALESCED_JOBS: { [N in JobName]?: Coalescing<N> } = {
       messageId: rows[0]!.data.messageId,
       members: rows.map((row) => ({ messageId: row.data.messageId, jobId: row.id })),
     }),
-  },
-  // Each event is fanned out in its own workspace's transaction: one job for many spares a queue round trip per event.
-  'event.dispatch': {
-    gather: 'in-flight',
-    jobId: 'first-row',
-    across: 'all',
-    max: 100,
-    merge: (rows) => ({ ...rows[0]!.data, events: rows.map((row) => row.data.event) }),
   },
   'billing.usage': {
     gather: 'timer',

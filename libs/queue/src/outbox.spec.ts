@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
-import { type EventEnvelope, uuidv7 } from '#domain';
+import { uuidv7 } from '#domain';
 import type { TenantTx } from '#database';
 import type { JobName, JobPayloads } from './job-catalogue.js';
 import { Outbox } from './outbox.js';
@@ -175,43 +175,5 @@ describe('Outbox: message.send rows coalesced without a timer', () => {
     expect(queues.added).toHaveLength(1);
     expect(queues.added[0]!.jobId).toBe(ids[0]);
     expect((queues.added[0]!.payload as JobPayloads['billing.usage']).messageIds).toHaveLength(2);
-  });
-});
-
-describe('Outbox: event.dispatch rows coalesced across workspaces', () => {
-  const dispatch = (outbox: Outbox, tx: TenantTx): { rowId: string; event: EventEnvelope } => {
-    const event: EventEnvelope = { id: uuidv7(), type: 'contact.created', createdAt: new Date().toISOString(), workspaceId: tx.workspaceId, data: {} };
-    const job = outbox.prepare('event.dispatch', { workspaceId: tx.workspaceId, event });
-    outbox.publishAfterCommit(tx, job);
-    return { rowId: job.id, event };
-  };
-
-  it('a lone event goes at once as its own job; events of any workspaces committed meanwhile share the next job, under its first row id', async () => {
-    const { outbox, queues, data } = setup();
-    let release!: () => void;
-    queues.gate = new Promise((resolve) => (release = resolve));
-    let first!: { rowId: string; event: EventEnvelope };
-    commit(uuidv7(), (tx) => {
-      first = dispatch(outbox, tx);
-    });
-    await settle();
-    expect(queues.added).toEqual([{ name: 'event.dispatch', payload: { workspaceId: first.event.workspaceId, event: first.event }, jobId: first.rowId }]);
-
-    const later: Array<{ rowId: string; event: EventEnvelope }> = [];
-    for (let i = 0; i < 3; i++) commit(uuidv7(), (tx) => void later.push(dispatch(outbox, tx)));
-    await settle();
-    expect(queues.added, 'three workspaces wait for the publish in flight').toHaveLength(1);
-
-    queues.gate = undefined;
-    release();
-    await settle();
-    expect(queues.added).toHaveLength(2);
-    expect(queues.added[1]).toEqual({
-      name: 'event.dispatch',
-      payload: { workspaceId: later[0]!.event.workspaceId, event: later[0]!.event, events: later.map((row) => row.event) },
-      jobId: later[0]!.rowId,
-    });
-    await outbox.flush();
-    expect(data.marked).toEqual(expect.arrayContaining([first, ...later].map((row) => row.rowId)));
   });
 });

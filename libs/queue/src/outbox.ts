@@ -211,7 +211,7 @@ export class Outbox {
    * into its next one. A lone row at light load waits for nothing but its own add.
    */
   private publishSoon(job: StagedJob): void {
-    const key = COALESCED_JOBS[job.jobName]?.across === 'all' ? job.jobName : `${job.jobName}:${(job.data as { workspaceId?: string }).workspaceId ?? ''}`;
+    const key = `${job.jobName}:${(job.data as { workspaceId?: string }).workspaceId ?? ''}`;
     let lane = this.lanes.get(key);
     if (!lane) {
       lane = { rows: [], draining: undefined };

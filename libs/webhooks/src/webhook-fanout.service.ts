@@ -40,16 +40,6 @@ export class WebhookFanout implements OnModuleDestroy {
     this.inlineLimit = config.worker.concurrency.webhooks;
   }
 
-  /**
-   * Several events (a coalesced job: any workspaces), each fanned out on its own, at once. Throws the
-   * first failure once all have run: the job runs again, and the events already fanned out write
-   * nothing twice.
-   */
-  async fanOutAll(events: EventEnvelope[]): Promise<void> {
-    const failed = (await Promise.allSettled(events.map((event) => this.fanOut(event)))).find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
-  }
-
   async fanOut(event: EventEnvelope): Promise<void> {
     const body = JSON.stringify({ id: event.id, type: event.type, createdAt: event.createdAt, workspaceId: event.workspaceId, data: event.data });
     const inlineAllowed = this.running.size < this.inlineLimit;
