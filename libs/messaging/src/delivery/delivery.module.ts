@@ -6,12 +6,13 @@ import { DeliveryAttemptsRepository } from './delivery-attempts.repository.js';
 import { DeliveryService } from './delivery.service.js';
 import { OutboundMessagesRepository } from './outbound-messages.repository.js';
 import { SendFollowUps } from './send-batch.js';
+import { SendClaims } from './send-claims.js';
 import { SendOrder } from './send-order.js';
 import { SendRateLimiter } from './send-rate-limiter.js';
 import { SentSettler } from './sent-settler.js';
 import { RedisTokenCache } from './token-cache.js';
 
-const PROVIDERS = [DeliveryService, DeliveryAttemptsRepository, OutboundMessagesRepository, SendRateLimiter, SendOrder, SendFollowUps, RedisTokenCache, SentSettler];
+const PROVIDERS = [DeliveryService, DeliveryAttemptsRepository, OutboundMessagesRepository, SendRateLimiter, SendOrder, SendFollowUps, SendClaims, RedisTokenCache, SentSettler];
 
 /** Outbound delivery (the worker's `message.send`): needs the config, database and queue modules. */
 @Module({})

@@ -6,7 +6,7 @@
  * 2. call the provider, outside any transaction;
  * 3. record the answer in one transaction: the attempt, and the message sent (with the provider's
  *    id) or failed (with the provider's code and reason), or left queued for a retry.
- * Steps 1 and 3 are group commits (GroupCommit, SentSettler): the runs of one workspace that claim,
+ * Steps 1 and 3 are group commits (send-claims.ts, sent-settler.ts): the runs of one workspace that claim,
  * or settle an accepted send, while its previous such transaction is running share the next one
  * (one statement reads and locks all their messages; one writes all their attempts). Each run still
  * gets its own answer, decided as if alone; a batch that fails is run again one send at a time.
@@ -29,65 +29,32 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type FerryConfig } from '#config';
-import { type Channel, DomainError, isUuid, routeAhead, startsDeadline, uuidv7 } from '#domain';
-import { GroupCommit, TenantDb, type TenantTx } from '#database';
+import { type Channel, DomainError, isUuid, routeAhead, startsDeadline } from '#domain';
+import { TenantDb, type TenantTx } from '#database';
 import type { ChannelConfigs, OutboundMessage, SendOutcome } from '#channels';
 import { type JobContext, JobDeferred, type JobPayloads, JobRetryable, type SendMember } from '#queue';
 import { OutboundGuard } from '#net';
 import { EventWriter } from '../events/event-writer.js';
-import { type InboxCredentials, InboxesService } from '../inboxes/inboxes.service.js';
+import type { InboxCredentials } from '../inboxes/inboxes.service.js';
 import { type AdapterLookup, CHANNEL_ADAPTERS } from './channel-adapters.js';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository.js';
-import { FallbackService, type IdentityWindow } from './fallback.service.js';
-import { nextStep, type OutcomePlan, planOutcome } from './delivery-rules.js';
-import { type ClaimRow, OutboundMessagesRepository } from './outbound-messages.repository.js';
-import { emailThreading, outboundRequest } from './outbound-request.js';
+import { FallbackService } from './fallback.service.js';
+import { type OutcomePlan, planOutcome } from './delivery-rules.js';
+import { OutboundMessagesRepository } from './outbound-messages.repository.js';
 import { isPermanentError, type RunEnd, runBatch, SendFollowUps } from './send-batch.js';
+import { type Claim, SendClaims } from './send-claims.js';
 import { SendOrder } from './send-order.js';
-import { pairIntervalOf, SendRateLimiter, sendRateOf } from './send-rate-limiter.js';
 import { SentSettler } from './sent-settler.js';
 import { RedisTokenCache } from './token-cache.js';
 
-/** A LINE reply token this close to its expiry is left alone: the push is as good and cannot miss. */
-const REPLY_TOKEN_MARGIN_MS = 5000;
-
-/** The most sends one claim transaction takes. */
-const MAX_CLAIMS = 64;
-
-/** A run that finds a try opened by another run of the same send (taken over while it ran) comes back after this. */
-const OPEN_ELSEWHERE_WAIT_MS = 1000;
-
 const DONE: RunEnd = { kind: 'done' };
-
-/** A send decided to go, before its rate-limit slot and its attempt. */
-interface Ready {
-  kind: 'ready';
-  message: ClaimRow;
-  inbox: InboxCredentials;
-  identity: IdentityWindow & { externalId: string };
-  unconfirmedAttemptId: string | null;
-  attemptId: string;
-}
-
-type Claim =
-  | { kind: 'done' }
-  | { kind: 'wait'; delayMs: number; reason: string; blockerId?: string }
-  | { kind: 'send'; attemptId: string; identityId: string; fallback: string[]; inbox: InboxCredentials; request: OutboundMessage };
 
 @Injectable()
 export class DeliveryService {
-  private readonly claims = new GroupCommit<string, { messageId: string; job: JobContext }, Claim>((workspaceId, items) =>
-    this.db.run(workspaceId, (tx) => this.claimMany(tx, items)),
-    MAX_CLAIMS,
-    false,
-  );
-
   constructor(
     private readonly db: TenantDb,
-    private readonly inboxes: InboxesService,
     private readonly messages: OutboundMessagesRepository,
     private readonly attempts: DeliveryAttemptsRepository,
-    private readonly limiter: SendRateLimiter,
     private readonly tokens: RedisTokenCache,
     private readonly order: SendOrder,
     private readonly fallback: FallbackService,
@@ -97,6 +64,7 @@ export class DeliveryService {
     private readonly guard: OutboundGuard,
     private readonly sent: SentSettler,
     private readonly followUps: SendFollowUps,
+    private readonly claims: SendClaims,
   ) {}
 
   /**
@@ -111,8 +79,8 @@ export class DeliveryService {
     const context = (member: SendMember): JobContext => ({ jobId: member.jobId, attempt: job.attempt, maxAttempts: job.maxAttempts });
     const run = (member: SendMember, claim: Promise<Claim>): Promise<RunEnd> => claim.then((c) => this.proceed(workspaceId, member.messageId, c, context(member)));
     await runBatch(payload.members, job, {
-      startAll: (all) => this.claims.submitMany(workspaceId, all.map((member) => ({ messageId: member.messageId, job: context(member) }))).map((claim, i) => run(all[i]!, claim)),
-      again: (member) => run(member, this.claims.submit(workspaceId, { messageId: member.messageId, job: context(member) })),
+      startAll: (all) => this.claims.claimAll(workspaceId, all.map((member) => ({ messageId: member.messageId, job: context(member) }))).map((claim, i) => run(all[i]!, claim)),
+      again: (member) => run(member, this.claims.claim(workspaceId, { messageId: member.messageId, job: context(member) })),
       later: (followUp) => this.followUps.add(workspaceId, followUp),
     });
   }
@@ -124,7 +92,7 @@ export class DeliveryService {
   async send(workspaceId: string, messageId: string, job: JobContext): Promise<void> {
     if (!isUuid(workspaceId) || !isUuid(messageId)) throw DomainError.invalid('delivery.invalid_job', 'message.send needs a workspaceId and a messageId');
     for (let pass = 0; ; pass++) {
-      const end = await this.proceed(workspaceId, messageId, await this.claims.submit(workspaceId, { messageId, job }), job);
+      const end = await this.proceed(workspaceId, messageId, await this.claims.claim(workspaceId, { messageId, job }), job);
       if (end.kind === 'done') return;
       // The message it waits for left since the claim saw it queued: one more claim instead of the wait.
       const waiting = end.blockerId ? await this.order.waitFor(workspaceId, end.blockerId, job.jobId) : true;
@@ -148,127 +116,6 @@ export class DeliveryService {
     // It left the queue (or was never in it): the messages written after it may go.
     await this.order.release(workspaceId, messageId);
     return DONE;
-  }
-
-  /**
-   * The claims of a workspace's sends that start together, in one transaction (GroupCommit): their
-   * messages locked and read in one statement, each decided as claim() always did, the rate-limit
-   * slots taken at once, the attempts of those that go written in one statement.
-   */
-  private async claimMany(tx: TenantTx, items: Array<{ messageId: string; job: JobContext }>): Promise<Claim[]> {
-    const rows = await this.messages.claimForSendMany(tx, [...new Set(items.map((item) => item.messageId))]);
-    const seen = new Set<string>();
-    const decided: Array<Claim | Ready> = [];
-    for (const { messageId } of items) {
-      // Two runs of one message in one batch: the second comes back once the first is done.
-      if (seen.has(messageId)) {
-        decided.push({ kind: 'wait', delayMs: OPEN_ELSEWHERE_WAIT_MS, reason: 'another run of this send is claiming it' });
-        continue;
-      }
-      seen.add(messageId);
-      decided.push(await this.decide(tx, rows.get(messageId) ?? null, messageId));
-    }
-    const slotted = await this.takeSlots(decided, items);
-    const ready = slotted.filter((step): step is Ready => step.kind === 'ready');
-    for (const step of ready) {
-      if (step.unconfirmedAttemptId) {
-        await this.attempts.markUnconfirmed(tx, step.unconfirmedAttemptId, 'No answer recorded and no receipt within the grace period; sent again');
-      }
-    }
-    const opened = await this.attempts.insertSendingManyIfNoneOpen(
-      tx,
-      ready.map(({ attemptId, message, identity, inbox }) => ({ id: attemptId, messageId: message.id, identityId: identity.id, inboxId: inbox.id, channel: inbox.channel })),
-    );
-    const claims: Claim[] = [];
-    for (const step of slotted) {
-      if (step.kind !== 'ready') claims.push(step);
-      else if (!opened.has(step.attemptId)) claims.push({ kind: 'wait', delayMs: OPEN_ELSEWHERE_WAIT_MS, reason: 'another run of this send has a try open' });
-      else claims.push(await this.toSend(tx, step));
-    }
-    return claims;
-  }
-
-  /** What one message's run does, from its row: done, wait, or go (once it has its rate-limit slot). */
-  private async decide(tx: TenantTx, message: ClaimRow | null, messageId: string): Promise<Claim | Ready> {
-    const sendable = message?.direction === 'out' && message.status === 'queued';
-    const openAttempt = sendable ? message.openAttempt : null;
-    // A try in doubt whose receipt already arrived (its status.apply job still waits in the queue's
-    // backlog) did reach the provider: it is sent, and never sent again however long the backlog.
-    const receipted = openAttempt && message ? await this.messages.pendingReceipt(tx, messageId, message.inboxId) : null;
-    if (message && receipted) {
-      await this.messages.markSent(tx, message.id, receipted, true);
-      await this.attempts.settleOpen(tx, message.id, 'sent', receipted);
-      if (openAttempt && message.channel) await this.fallback.startDeadline(tx, message, openAttempt.id, message.channel);
-      await this.events.message(tx, 'message.updated', message.id);
-      return { kind: 'done' };
-    }
-    const step = nextStep({
-      message,
-      earlierQueuedId: sendable ? message.earlierQueuedId : null,
-      openAttempt,
-      inDoubtGraceMs: this.config.delivery.inDoubtGraceMs,
-    });
-    if (step.kind === 'skip' || !message) {
-      // A try left open by a crash, then settled by the provider's receipt: the ledger says so.
-      if (message?.direction === 'out' && message.status !== 'queued') {
-        await this.attempts.settleOpen(tx, message.id, message.status === 'failed' ? 'failed' : 'sent');
-      }
-      return { kind: 'done' };
-    }
-    if (step.kind === 'wait') return step;
-    const target = this.target(message);
-    const unreachable = 'failure' in target ? target.failure : await this.fallback.unreachableNow(tx, message, target.identity);
-    if ('failure' in target || unreachable) {
-      await this.fallback.leave(tx, message, null, 'unreachable', unreachable ?? { code: 'delivery.no_identity', reason: 'No identity to send to' });
-      await this.events.message(tx, 'message.updated', message.id);
-      return { kind: 'done' };
-    }
-    return { kind: 'ready', message, ...target, unconfirmedAttemptId: step.unconfirmedAttemptId, attemptId: uuidv7() };
-  }
-
-  /** Each ready send's inbox rate-limit slot (and WhatsApp's pair slot), or how long it waits for them: one round trip for all. */
-  private async takeSlots(decided: Array<Claim | Ready>, items: Array<{ job: JobContext }>): Promise<Array<Claim | Ready>> {
-    const ready = decided.flatMap((step, i) => (step.kind === 'ready' ? [{ step, holder: items[i]!.job.jobId }] : []));
-    const slots = await this.limiter.acquireSends(
-      ready.map(({ step: { inbox, identity }, holder }) => {
-        const pairMs = pairIntervalOf(inbox.channel, this.config.delivery.whatsappPairIntervalMs);
-        return { inboxId: inbox.id, ratePerSecond: sendRateOf(inbox.channel, inbox.config), pair: pairMs > 0 ? { to: identity.externalId, intervalMs: pairMs } : null, holder };
-      }),
-    );
-    const waits = new Map(ready.map(({ step }, i) => [step, slots[i]!]));
-    return decided.map((step) => {
-      const slot = step.kind === 'ready' ? waits.get(step) : undefined;
-      if (step.kind !== 'ready' || !slot || slot.wait <= 0) return step;
-      const reason = slot.limit === 'pair' ? `pair rate of inbox ${step.inbox.id} to one user` : `rate limit of inbox ${step.inbox.id}`;
-      return { kind: 'wait', delayMs: slot.wait, reason };
-    });
-  }
-
-  /** The request of a send whose attempt is written. */
-  private async toSend(tx: TenantTx, ready: Ready): Promise<Claim> {
-    const { message, inbox, identity, attemptId } = ready;
-    const request = outboundRequest({
-      message,
-      to: identity.externalId,
-      channel: inbox.channel,
-      inboxId: inbox.id,
-      publicUrl: this.config.http.publicUrl,
-      replyToken: inbox.channel === 'line' ? await this.messages.takeReplyToken(tx, identity.id, REPLY_TOKEN_MARGIN_MS) : null,
-      email: inbox.channel === 'email' ? emailThreading(await this.messages.emailThread(tx, message.conversationId, message.id), inbox.name) : undefined,
-    });
-    return { kind: 'send', attemptId, identityId: identity.id, fallback: message.fallback, inbox, request };
-  }
-
-  /** The inbox (decrypted) and identity the message leaves by, or why it cannot leave at all. */
-  private target(
-    message: ClaimRow,
-  ): { inbox: InboxCredentials; identity: IdentityWindow & { externalId: string } } | { failure: { code: string; reason: string } } {
-    const { identity } = message;
-    if (!message.inboxId || !message.identityId || !identity) {
-      return { failure: { code: 'delivery.no_identity', reason: 'The contact identity this message was addressed to no longer exists' } };
-    }
-    if (!message.inbox) return { failure: { code: 'delivery.inbox_deleted', reason: 'The inbox this message was to leave by was deleted' } };
-    return { inbox: this.inboxes.credentialsOf(message.inbox), identity };
   }
 
   /** The provider call. An adapter that throws is a transient failure, in doubt (it may have sent). */
