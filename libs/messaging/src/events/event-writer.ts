@@ -99,11 +99,7 @@ export class EventWriter {
    * to write, only the live stream to tell after commit.
    */
   async messageWritten(tx: TenantTx, type: MessageEvent, row: MessageRow, subscribed: boolean): Promise<void> {
-    if (subscribed) {
-      await this.emit(tx, type, messageEventData(row));
-      return;
-    }
-    this.publishAfterCommit(tx, envelope(tx, type, messageEventData(row)) as unknown as EventEnvelope);
+    await this.messagesWritten(tx, type, [row], subscribed);
   }
 
   /** messageWritten for several rows written in one statement that read the subscription once. */
