@@ -207,9 +207,11 @@ function concurrency(read: Reader): FerryConfig['worker']['concurrency'] {
   // not this, keep each provider's pace.
   const outbound = int(read, 'WORKER_CONCURRENCY_OUTBOUND', Math.min(all * 8, 1000), 1, 1000);
   // Webhook sends wait on the integrators' endpoints the same way (each endpoint's in-flight cap keeps
-  // its pace): at 16, fan-out queued a batch job for half the events and ran about 10 % slower.
+  // its pace): at 16, fan-out queued a batch job for half the events and ran about 10 % slower. An event
+  // job sends its first tries itself and waits up to a second for them, so it is counted alike.
   const webhooks = int(read, 'WORKER_CONCURRENCY_WEBHOOKS', Math.min(all * 8, 1000), 1, 1000);
-  return { inbound: of('inbound'), outbound, status: of('status'), events: of('events'), webhooks, billing };
+  const events = int(read, 'WORKER_CONCURRENCY_EVENTS', Math.min(all * 8, 1000), 1, 1000);
+  return { inbound: of('inbound'), outbound, status: of('status'), events, webhooks, billing };
 }
 
 /** Billing is on when STRIPE_SECRET_KEY is set; the webhook secret and both prices must then be set too. */

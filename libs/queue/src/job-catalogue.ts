@@ -83,7 +83,7 @@ export const JOBS: { [N in JobName]: JobDefinition } = {
     queue: 'status',
     options: { attempts: 12, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   },
-  // Fan-out writes delivery rows and starts the first batch's sends without waiting for them: quick, idempotent, retried if Redis or Postgres blinks.
+  // Fan-out sends the first tries and waits at most a second for them (the rest is handed to a batch): idempotent, retried if Redis or Postgres blinks.
   'event.dispatch': {
     queue: 'events',
     options: { attempts: 10, backoff: { type: 'jittered', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },

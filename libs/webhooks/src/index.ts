@@ -1,5 +1,6 @@
 export * from './webhooks.module.js';
-export { DELIVERIES_PER_BATCH, WebhookFanout } from './webhook-fanout.service.js';
+export { DELIVERIES_PER_BATCH, FIRST_TRY_WAIT_MS, WebhookFanout } from './webhook-fanout.service.js';
+export { WebhookFirstTriesRepository } from './delivery/first-tries.repository.js';
 export { WebhookEndpointsService, type WebhookEndpointChange, type WebhookEndpointInput } from './endpoints/webhook-endpoints.service.js';
 export { WebhookDeliveryService } from './delivery/webhook-delivery.service.js';
 export { WebhookLogService } from './delivery/webhook-log.service.js';

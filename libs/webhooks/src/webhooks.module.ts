@@ -2,6 +2,7 @@ import { Inject, Module, type OnApplicationShutdown, type Provider } from '@nest
 import { CONFIG, type FerryConfig } from '#config';
 import { OutboundGuard } from '#net';
 import { EndpointSlots } from './delivery/endpoint-slots.js';
+import { WebhookFirstTriesRepository } from './delivery/first-tries.repository.js';
 import { WebhookDeliveriesRepository } from './delivery/webhook-deliveries.repository.js';
 import { WebhookDeliveryService } from './delivery/webhook-delivery.service.js';
 import { WebhookLogService } from './delivery/webhook-log.service.js';
@@ -14,6 +15,7 @@ import { WebhookSecretCipher } from './webhook-secrets.js';
 const PROVIDERS: Provider[] = [
   WebhookEndpointsRepository,
   WebhookDeliveriesRepository,
+  WebhookFirstTriesRepository,
   WebhookEndpointsService,
   WebhookDeliveryService,
   WebhookLogService,

@@ -112,7 +112,7 @@ export class WebhookDeliveriesRepository {
    * is written claimed by the caller, who sends it at once (`inline`: its deliveries with their
    * endpoints, as claimDue answers them); the others (`queued`) are left to their jobs. Endpoints that already have a
    * delivery of the event are skipped (fan-out runs again after a crash), and a batch left with none
-   * writes no row.
+   * writes no row. `onlyEndpoints` narrows the endpoints to those (the fan-out's hand-off of first tries).
    */
   async fanOut(
     tx: TenantTx,
@@ -120,11 +120,13 @@ export class WebhookDeliveriesRepository {
     at: Date,
     perBatch: number,
     claimFirst: boolean,
+    onlyEndpoints: string[] | null = null,
   ): Promise<{ inline: { batchId: string; claimed: Claimed[] } | null; queued: Map<string, string[]> }> {
     const rows: Array<Raw & Record<string, unknown> & { batch_id: string; inline: boolean }> = await tx.manager.query(
       `WITH targets AS (
          SELECT e.*, (row_number() OVER (ORDER BY e.id) - 1) / $6 AS chunk
-         FROM webhook_endpoints e WHERE e.workspace_id = $1 AND e.disabled_at IS NULL AND $3::text = ANY(e.events)),
+         FROM webhook_endpoints e WHERE e.workspace_id = $1 AND e.disabled_at IS NULL AND $3::text = ANY(e.events)
+           AND ($9::uuid[] IS NULL OR e.id = ANY($9::uuid[]))),
        batches AS (SELECT chunk, ferry_uuidv7() AS batch_id FROM (SELECT DISTINCT chunk FROM targets) c),
        written AS (
          INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_id, event_type, body, status, next_attempt_at, batch_id, claimed_until)
@@ -139,7 +141,7 @@ export class WebhookDeliveriesRepository {
          FROM written GROUP BY batch_id)
        SELECT w.*, w.claimed_until IS NOT NULL AS inline, ${ENDPOINT_COLUMNS.map((c) => `t.${c} AS e_${c}`).join(', ')}
        FROM written w JOIN targets t ON t.id = w.endpoint_id ORDER BY w.id`,
-      [tx.workspaceId, event.id, event.type, event.body, at, perBatch, CLAIM_SECONDS, claimFirst],
+      [tx.workspaceId, event.id, event.type, event.body, at, perBatch, CLAIM_SECONDS, claimFirst, onlyEndpoints],
     );
     let inline: { batchId: string; claimed: Claimed[] } | null = null;
     const queued = new Map<string, string[]>();

@@ -106,10 +106,7 @@ export class WebhookDeliveryService {
       try {
         await this.db.run(workspaceId, async (tx) => {
           await this.settleDisabled(tx, disabled);
-          if (busy.length === 0) return;
-          const ids = busy.map((c) => c.delivery.id);
-          await this.deliveries.releaseMany(tx, ids);
-          await this.outbox.writeMany(tx, 'webhook.deliver', ids.map((deliveryId) => ({ workspaceId, deliveryId })));
+          await this.queueAlone(tx, busy.map((c) => c.delivery.id));
         });
       } catch (error) {
         await Promise.all(ready.map((c) => this.slots.release(c.endpoint.id, c.delivery.id))).catch(() => undefined);
@@ -128,6 +125,13 @@ export class WebhookDeliveryService {
     );
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /** Lets go of claimed deliveries whose endpoint is at its cap: each goes on as a `webhook.deliver` job of its own. */
+  async queueAlone(tx: TenantTx, deliveryIds: string[]): Promise<void> {
+    if (deliveryIds.length === 0) return;
+    await this.deliveries.releaseMany(tx, deliveryIds);
+    await this.outbox.writeMany(tx, 'webhook.deliver', deliveryIds.map((deliveryId) => ({ workspaceId: tx.workspaceId, deliveryId })));
   }
 
   /** Lets go of a claimed delivery and puts its job back for later (no BullMQ try spent). */
@@ -150,14 +154,24 @@ export class WebhookDeliveryService {
    */
   async attempt(workspaceId: string, delivery: DeliveryRow, endpoint: EndpointRow, options: AttemptOptions): Promise<number | null> {
     const now = this.clock();
-    const response = await sendWebhook(this.guard, {
+    const response = await this.send(endpoint, delivery.eventId, delivery.body, now);
+    return this.record(workspaceId, delivery, endpoint, now, response, options);
+  }
+
+  /** One signed POST of an event's body to the endpoint, stamped `now`; records nothing. */
+  async send(endpoint: EndpointRow, eventId: string, body: string, now: Date): Promise<WebhookResponse> {
+    return sendWebhook(this.guard, {
       url: endpoint.url,
-      webhookId: delivery.eventId,
+      webhookId: eventId,
       timestamp: now,
-      body: delivery.body,
+      body,
       secrets: this.endpointSecrets.signingSecrets(endpoint, now),
       timeoutMs: this.config.webhooks.timeoutMs,
     });
+  }
+
+  /** Records a try of a claimed delivery made at `now` (attempt's second half): the delay before the next try, or null when settled. */
+  async record(workspaceId: string, delivery: DeliveryRow, endpoint: EndpointRow, now: Date, response: WebhookResponse, options: AttemptOptions): Promise<number | null> {
     const attemptCount = delivery.attemptCount + 1;
     if (response.succeeded) {
       const { statusCode, latencyMs, responseExcerpt } = response;
