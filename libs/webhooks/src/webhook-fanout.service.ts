@@ -119,15 +119,13 @@ export class WebhookFanout implements OnModuleDestroy {
       const row = claimed.get(endpoint.id);
       if (row && answer) await this.delivery.record(workspaceId, row.delivery, row.endpoint, now, await answer, { retry: true, retryJob: true });
     });
-    const run = Promise.allSettled(recorded)
-      .then((outcomes) => {
+    this.runInline(
+      inline.batchId,
+      Promise.allSettled(recorded).then((outcomes) => {
         const failed = outcomes.find((outcome) => outcome.status === 'rejected');
         if (failed) throw failed.reason;
-        this.outbox.ranInline(inline.batchId);
-      })
-      .catch((error: unknown) => this.logger.warn(`webhook batch ${inline.batchId} failed; the relay will queue it: ${String(error)}`))
-      .finally(() => this.running.delete(run));
-    this.running.add(run);
+      }),
+    );
   }
 
   /** The event's deliveries written pending first, as batches: too many endpoints, or too many hand-offs in progress. */
@@ -141,11 +139,17 @@ export class WebhookFanout implements OnModuleDestroy {
       }
       return written;
     });
-    if (!inline) return;
-    const run = this.delivery
-      .deliverClaimed(workspaceId, inline.claimed)
-      .then(() => this.outbox.ranInline(inline.batchId))
-      .catch((error: unknown) => this.logger.warn(`webhook batch ${inline.batchId} failed; the relay will queue it: ${String(error)}`))
+    if (inline) this.runInline(inline.batchId, this.delivery.deliverClaimed(workspaceId, inline.claimed));
+  }
+
+  /**
+   * Keeps track of a batch this process sends itself (`work`): its outbox row is marked once the work
+   * is done; failed, the row is left to the relay.
+   */
+  private runInline(batchId: string, work: Promise<void>): void {
+    const run = work
+      .then(() => this.outbox.ranInline(batchId))
+      .catch((error: unknown) => this.logger.warn(`webhook batch ${batchId} failed; the relay will queue it: ${String(error)}`))
       .finally(() => this.running.delete(run));
     this.running.add(run);
   }
