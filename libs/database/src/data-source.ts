@@ -18,13 +18,14 @@ import { WebhookBatches1765100000000 } from './migrations/1765100000000-webhook-
 import { InboundBatches1765200000000 } from './migrations/1765200000000-inbound-batches.js';
 import { OutboxPrune1765300000000 } from './migrations/1765300000000-outbox-prune.js';
 import { FallbackChecked1765500000000 } from './migrations/1765500000000-fallback-checked.js';
+import { WebhookTenantKeys1765600000000 } from './migrations/1765600000000-webhook-tenant-keys.js';
 
 /** Every migration, in order. Add a new one at the end; never edit one that has shipped. */
 export const MIGRATIONS = [
   Foundation1764320000000, InboundEvents1764400000000, Delivery1764400001000, OutboxRecovery1764400002000, Reachability1764400003000,
   Fallback1764500000000, Webhooks1764700500000, WebhookRecovery1764700501000, Billing1764800000000,
   EventSubscriptions1764900000000, EventSubscribedPlpgsql1765000000000, WebhookBatches1765100000000, InboundBatches1765200000000,
-  OutboxPrune1765300000000, FallbackChecked1765500000000,
+  OutboxPrune1765300000000, FallbackChecked1765500000000, WebhookTenantKeys1765600000000,
 ];
 
 // Postgres bigint (count(*)) arrives as a string; counts here always fit in a JS number.
