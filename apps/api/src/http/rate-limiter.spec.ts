@@ -4,17 +4,15 @@ import type { Redis } from 'ioredis';
 import type { FerryConfig } from '#config';
 import { RateLimiter } from './rate-limiter.js';
 
-/** Redis as the limiter uses it: MULTI INCRBY EXPIRE EXEC, counting the round trips. */
+/** Redis as the limiter uses it: MULTI (INCRBY EXPIRE)... EXEC, counting the round trips. */
 function fakeRedis(): { redis: Redis; counts: Map<string, number>; roundTrips: () => number } {
   const counts = new Map<string, number>();
   let trips = 0;
   const multi = () => {
-    let key = '';
-    let by = 0;
+    const increments: Array<[string, number]> = [];
     const chain = {
-      incrby(k: string, n: number) {
-        key = k;
-        by = n;
+      incrby(key: string, by: number) {
+        increments.push([key, by]);
         return chain;
       },
       expire() {
@@ -22,8 +20,13 @@ function fakeRedis(): { redis: Redis; counts: Map<string, number>; roundTrips: (
       },
       async exec() {
         trips += 1;
-        counts.set(key, (counts.get(key) ?? 0) + by);
-        return [[null, counts.get(key)], [null, 1]];
+        return increments.flatMap(([key, by]) => {
+          counts.set(key, (counts.get(key) ?? 0) + by);
+          return [
+            [null, counts.get(key)],
+            [null, 1],
+          ];
+        });
       },
     };
     return chain;
@@ -73,5 +76,18 @@ describe('RateLimiter', () => {
     await new Promise((resolve) => setTimeout(resolve, 120));
     expect([...counts.values()]).toEqual([11]);
     expect(roundTrips()).toBeGreaterThanOrEqual(6);
+  });
+
+  it('adds the local counts of every caller to Redis in one write', async () => {
+    const { redis, counts, roundTrips } = fakeRedis();
+    const limiter = new RateLimiter(redis, config(10_000));
+    for (const caller of ['key:d', 'key:e', 'key:f']) for (let i = 0; i < 5; i++) await limiter.consume(caller, reply());
+    expect(roundTrips()).toBe(3); // each caller's first request, counted in Redis to learn its count
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(roundTrips()).toBe(4);
+    expect([...counts.values()]).toEqual([5, 5, 5]);
+    const next = reply();
+    await limiter.consume('key:e', next);
+    expect(next.headers['RateLimit-Remaining']).toBe(String(10_000 - 6));
   });
 });

@@ -19,7 +19,6 @@ interface Tally {
   inFlight: number;
   /** Counted here, not sent yet. */
   pending: number;
-  timer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -28,13 +27,14 @@ interface Tally {
  *
  * A Redis round trip per request is a good share of a cheap request's cost, so a caller well below
  * its limit (under half of it, as last known) is counted in memory and its count added to Redis
- * every FLUSH_MS; nearer the limit every request is counted in Redis, exactly. Other instances'
- * requests are then seen up to FLUSH_MS late, far from the limit only.
+ * every FLUSH_MS, every such caller's in one write; nearer the limit every request is counted in
+ * Redis, exactly. Other instances' requests are then seen up to FLUSH_MS late, far from the limit only.
  */
 @Injectable()
 export class RateLimiter {
   private readonly tallies = new Map<string, Tally>();
   private window = 0;
+  private flushing: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -51,14 +51,10 @@ export class RateLimiter {
     if (tally && tally.known + tally.inFlight + tally.pending + 1 <= limit * LOCAL_SHARE) {
       tally.pending += 1;
       count = tally.known + tally.inFlight + tally.pending;
-      tally.timer ??= setTimeout(() => void this.flush(key), FLUSH_MS).unref();
+      this.flushing ??= setTimeout(() => void this.flush(), FLUSH_MS).unref();
     } else {
       const local = tally ? tally.pending : 0;
-      if (tally) {
-        clearTimeout(tally.timer);
-        tally.timer = undefined;
-        tally.pending = 0;
-      }
+      if (tally) tally.pending = 0;
       try {
         const results = await this.redis.multi().incrby(key, local + 1).expire(key, WINDOW_SECONDS * 2).exec();
         count = Number(results?.[0]?.[1] ?? 0);
@@ -67,7 +63,7 @@ export class RateLimiter {
       }
       tally = this.tallies.get(key);
       if (tally) tally.known = Math.max(tally.known, count);
-      else if (this.window === window) this.tallies.set(key, { known: count, inFlight: 0, pending: 0, timer: undefined });
+      else if (this.window === window) this.tallies.set(key, { known: count, inFlight: 0, pending: 0 });
     }
     const reset = (window + 1) * WINDOW_SECONDS - Math.floor(Date.now() / 1000);
     void reply.header('RateLimit-Limit', String(limit));
@@ -80,32 +76,32 @@ export class RateLimiter {
     }
   }
 
-  /** Adds a caller's local count to the shared one. */
-  private async flush(key: string): Promise<void> {
-    const tally = this.tallies.get(key);
-    if (!tally || tally.pending === 0) return;
-    tally.timer = undefined;
-    const sending = tally.pending;
-    tally.pending = 0;
-    tally.inFlight += sending;
+  /** Adds every caller's local count to the shared one, in one write. */
+  private async flush(): Promise<void> {
+    this.flushing = undefined;
+    const sending = [...this.tallies].filter(([, tally]) => tally.pending > 0).map(([key, tally]) => ({ key, tally, count: tally.pending }));
+    if (sending.length === 0) return;
+    const multi = this.redis.multi();
+    for (const { key, tally, count } of sending) {
+      tally.pending = 0;
+      tally.inFlight += count;
+      multi.incrby(key, count).expire(key, WINDOW_SECONDS * 2);
+    }
     try {
-      const results = await this.redis.multi().incrby(key, sending).expire(key, WINDOW_SECONDS * 2).exec();
-      tally.known = Math.max(tally.known, Number(results?.[0]?.[1] ?? 0));
+      const results = await multi.exec();
+      sending.forEach(({ tally }, i) => (tally.known = Math.max(tally.known, Number(results?.[2 * i]?.[1] ?? 0))));
     } catch {
       // Redis unreachable: these requests go uncounted, as they would have failed open.
     } finally {
-      tally.inFlight -= sending;
+      for (const { tally, count } of sending) tally.inFlight -= count;
     }
   }
 
   /** A new minute: the previous window's local counts are flushed and forgotten. */
   private startWindow(window: number): void {
     this.window = window;
+    clearTimeout(this.flushing);
     const previous = [...this.tallies.keys()];
-    for (const key of previous) {
-      const tally = this.tallies.get(key)!;
-      clearTimeout(tally.timer);
-      void this.flush(key).finally(() => this.tallies.delete(key));
-    }
+    void this.flush().finally(() => previous.forEach((key) => this.tallies.delete(key)));
   }
 }
