@@ -1,11 +1,22 @@
-import { Queue } from 'bullmq';
+import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FerryConfig } from '#config';
 import { JOBS, type JobName, type JobPayloads, QUEUE_NAMES, type QueueName } from './job-catalogue.js';
 
+/** A job add() was given, waiting for the rest of its turn of the event loop. */
+interface PendingAdd {
+  name: JobName;
+  data: unknown;
+  opts: JobsOptions;
+  settle: { resolve: () => void; reject: (error: unknown) => void };
+}
+
 /** The producer side of every queue, one BullMQ Queue per kind. */
 export class Queues {
   private readonly queues: Map<QueueName, Queue>;
+  /** Jobs added in this turn of the event loop, by queue: sent together at its end. */
+  private pending = new Map<QueueName, PendingAdd[]>();
+  private flushing: NodeJS.Immediate | undefined;
 
   constructor(connection: Redis, config: FerryConfig) {
     this.queues = new Map(
@@ -19,10 +30,36 @@ export class Queues {
     );
   }
 
-  /** Adds a job; `jobId` makes a re-publish of the same outbox row a no-op while the job exists. */
-  async add<N extends JobName>(name: N, payload: JobPayloads[N], jobId: string): Promise<void> {
+  /**
+   * Adds a job; `jobId` makes a re-publish of the same outbox row a no-op while the job exists.
+   * The jobs added to a queue in one turn of the event loop (the publishes of requests whose commits
+   * arrived together) go to Redis in one write: a write to another process is a good share of a
+   * cheap request's cost. If that write fails, every add in it fails, and each caller's outbox row
+   * waits for the relay, as with any failed publish.
+   */
+  add<N extends JobName>(name: N, payload: JobPayloads[N], jobId: string): Promise<void> {
     const definition = JOBS[name];
-    await this.get(definition.queue).add(name, payload, { ...definition.options, jobId });
+    return new Promise((resolve, reject) => {
+      const queued = this.pending.get(definition.queue);
+      const add: PendingAdd = { name, data: payload, opts: { ...definition.options, jobId }, settle: { resolve, reject } };
+      if (queued) queued.push(add);
+      else this.pending.set(definition.queue, [add]);
+      this.flushing ??= setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    this.flushing = undefined;
+    const pending = this.pending;
+    this.pending = new Map();
+    for (const [queueName, adds] of pending) {
+      const queue = this.get(queueName);
+      const sent = adds.length === 1 ? queue.add(adds[0]!.name, adds[0]!.data, adds[0]!.opts) : queue.addBulk(adds.map(({ name, data, opts }) => ({ name, data, opts })));
+      sent.then(
+        () => adds.forEach((add) => add.settle.resolve()),
+        (error: unknown) => adds.forEach((add) => add.settle.reject(error)),
+      );
+    }
   }
 
   /**
@@ -58,6 +95,10 @@ export class Queues {
   }
 
   async close(): Promise<void> {
+    if (this.flushing) {
+      clearImmediate(this.flushing);
+      this.flush();
+    }
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
   }
 }
