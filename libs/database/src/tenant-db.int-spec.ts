@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { uuidv7 } from '#domain';
 import { seedTenant, testConfig, type SeededTenant } from '#testing';
@@ -103,5 +104,99 @@ describe('TenantDb and row-level security', () => {
       }),
     ).rejects.toThrow('boom');
     expect(effects).toEqual(['committed']);
+  });
+
+  describe('round trips at the edges of a transaction', () => {
+    /** The calls that reached pg while `work` ran (their texts), and the writes to sockets meanwhile. */
+    async function traced<T>(work: () => Promise<T>): Promise<{ result: T; calls: string[]; writes: number }> {
+      const calls: string[] = [];
+      const query = pg.Client.prototype.query;
+      const spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+        const [text] = args;
+        calls.push(typeof text === 'string' ? text : (text as { text: string }).text);
+        return (query as (...rest: unknown[]) => unknown).apply(this, args);
+      } as never);
+      const { Socket } = await import('node:net');
+      // Every write a socket makes, of one chunk or of several (writev), goes through _writeGeneric.
+      const write = vi.spyOn(Socket.prototype as unknown as { _writeGeneric: (...args: unknown[]) => unknown }, '_writeGeneric');
+      try {
+        const result = await work();
+        return { result, calls, writes: write.mock.calls.length };
+      } finally {
+        spy.mockRestore();
+        write.mockRestore();
+      }
+    }
+    const labels = (workspaceId: string, name: string) =>
+      db.run(workspaceId, ({ manager }) => manager.query('SELECT count(*)::int AS n FROM labels WHERE name = $1', [name]));
+
+    it('sends the opening in one write with the first statement, and nothing for a transaction without one', async () => {
+      const name = `lazy-${uuidv7()}`;
+      const { calls, writes } = await traced(() =>
+        db.run(a.workspaceId, async ({ manager }) => {
+          await manager.query(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, $3)`, [uuidv7(), a.workspaceId, name]);
+          await manager.query(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, $3)`, [uuidv7(), a.workspaceId, `${name}-2`]);
+        }),
+      );
+      expect(calls.map((text) => text.split(' ')[0])).toEqual(['START', 'INSERT', 'INSERT', 'COMMIT']);
+      expect(writes).toBe(3);
+      expect(await labels(a.workspaceId, name)).toEqual([{ n: 1 }]);
+      const empty = await traced(() => db.run(a.workspaceId, async () => 'nothing'));
+      expect(empty).toEqual({ result: 'nothing', calls: [], writes: 0 });
+    });
+
+    it('rolls back every statement of a failed transaction, the first one sent with the opening included', async () => {
+      const name = `undone-${uuidv7()}`;
+      await expect(
+        db.run(a.workspaceId, async ({ manager }) => {
+          await manager.query(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, $3)`, [uuidv7(), a.workspaceId, name]);
+          await manager.query(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, 'stolen')`, [uuidv7(), b.workspaceId]);
+        }),
+      ).rejects.toThrow(/row-level security/);
+      expect(await labels(a.workspaceId, name)).toEqual([{ n: 0 }]);
+    });
+
+    it('runs a one-statement transaction in one write: committed before it answers, under the workspace’s policy', async () => {
+      const name = `one-${uuidv7()}`;
+      const effects: string[] = [];
+      const { result, calls, writes } = await traced(() =>
+        db.runOne(a.workspaceId, (tx) => {
+          tx.afterCommit(async () => void effects.push('committed'));
+          return tx.manager.query(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, $3) RETURNING name`, [uuidv7(), a.workspaceId, name]);
+        }),
+      );
+      expect(result).toEqual([{ name }]);
+      expect(calls.map((text) => text.split(' ')[0])).toEqual(['START', 'INSERT', 'COMMIT']);
+      expect(writes).toBe(1);
+      expect(effects).toEqual(['committed']);
+      expect(await labels(a.workspaceId, name)).toEqual([{ n: 1 }]);
+      expect(await db.runOne(b.workspaceId, ({ manager }) => manager.query('SELECT id FROM labels WHERE name = $1', [name]))).toEqual([]);
+    });
+
+    it('leaves nothing of a one-statement transaction whose statement fails, and its connection works on', async () => {
+      const effects: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        await expect(
+          db.runOne(a.workspaceId, (tx) => {
+            tx.afterCommit(async () => void effects.push('committed'));
+            return tx.manager.query(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, 'stolen')`, [uuidv7(), b.workspaceId]);
+          }),
+        ).rejects.toThrow(/row-level security/);
+      }
+      expect(effects).toEqual([]);
+      // Every pooled connection went through a failed one: each answers one query at a time again.
+      const counts = await Promise.all(Array.from({ length: 8 }, () => labels(b.workspaceId, 'stolen')));
+      expect(counts).toEqual(Array.from({ length: 8 }, () => [{ n: 0 }]));
+    });
+
+    it('refuses a second statement in a one-statement transaction', async () => {
+      await expect(
+        db.runOne(a.workspaceId, async ({ manager }) => {
+          await manager.query('SELECT 1');
+          await manager.query('SELECT 2');
+        }),
+      ).rejects.toThrow('A one-statement transaction was given a second statement');
+      expect(await db.run(a.workspaceId, ({ manager }) => manager.query('SELECT 3 AS n'))).toEqual([{ n: 3 }]);
+    });
   });
 });

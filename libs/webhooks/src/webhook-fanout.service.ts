@@ -54,7 +54,7 @@ export class WebhookFanout implements OnModuleDestroy {
   private readonly inlineLimit: number;
   private readonly answerWaitMs: number;
   private readonly successes = new GroupCommit<string, FirstSuccess, void>(async (workspaceId, items) => {
-    await this.db.run(workspaceId, (tx) => this.firstTries.recordSucceeded(tx, items));
+    await this.db.runOne(workspaceId, (tx) => this.firstTries.recordSucceeded(tx, items));
     return items.map(() => undefined);
   });
 
@@ -76,7 +76,7 @@ export class WebhookFanout implements OnModuleDestroy {
     const body = JSON.stringify({ id: event.id, type: event.type, createdAt: event.createdAt, workspaceId: event.workspaceId, data: event.data });
     const written = { id: event.id, type: event.type, body };
     if (this.running.size >= this.inlineLimit) return this.writeFirst(event.workspaceId, written, false);
-    const targets = await this.db.run(event.workspaceId, (tx) => this.firstTries.targets(tx, event));
+    const targets = await this.db.runOne(event.workspaceId, (tx) => this.firstTries.targets(tx, event));
     if (targets.length === 0) return;
     if (targets.length > DELIVERIES_PER_BATCH) return this.writeFirst(event.workspaceId, written, true);
 
