@@ -59,7 +59,7 @@ export function childEnv(extra: Record<string, string>): Record<string, string |
 /**
  * The environment of the processes a bench starts from the build (API, worker): a database and Redis
  * prefix of the bench's own beside the configured ones, the API on `port`, a fresh app secret, no
- * rate limit, quiet logs; `extra` on top.
+ * rate limit, quiet logs, Node's options as the image sets them; `extra` on top.
  */
 export function processEnv(database: string, redisPrefix: string, port: number, extra: Record<string, string> = {}): Record<string, string> {
   const url = new URL(loadConfig().database.url);
@@ -74,6 +74,7 @@ export function processEnv(database: string, redisPrefix: string, port: number, 
     APP_SECRET: randomBytes(32).toString('base64url'),
     RATE_LIMIT_PER_MINUTE: '1000000',
     LOG_LEVEL: 'warn',
+    NODE_OPTIONS: '--max-semi-space-size=32',
     ...extra,
   };
 }

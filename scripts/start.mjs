@@ -119,7 +119,9 @@ function run(command, args) {
 /** Starts a child; one that exits stops the others, unless it is optional (the simulator). */
 function startService({ name, entry, args = [], optional = false }) {
   // Own process group, so a terminal's Ctrl-C reaches each child once, forwarded by us.
-  const child = spawn(process.execPath, [entry, ...args], { stdio: 'inherit', env: process.env, detached: true });
+  // As the image runs them (docker/Dockerfile): a larger young generation, unless NODE_OPTIONS says otherwise.
+  const env = { ...process.env, NODE_OPTIONS: process.env.NODE_OPTIONS ?? '--max-semi-space-size=32' };
+  const child = spawn(process.execPath, [entry, ...args], { stdio: 'inherit', env, detached: true });
   children.set(name, child);
   child.on('exit', (code, signal) => {
     children.delete(name);
