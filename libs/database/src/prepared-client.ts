@@ -61,6 +61,32 @@ export class PreparingClient extends pg.Client {
     return (super.query as (...rest: unknown[]) => never)(...prepared(args));
   }
 
+  /**
+   * Ends the transaction with `statements` and its COMMIT in one write (with the opening in front when
+   * nothing was sent yet): answers each statement's result. If one fails, the server ends the
+   * transaction at that COMMIT with a rollback, and this throws its error.
+   */
+  async commitWith(statements: Array<[string, unknown[]]>): Promise<unknown[]> {
+    if (this.closing) throw new Error('A one-statement transaction was given a second statement');
+    const opening = this.opening;
+    this.opening = undefined;
+    const self = this as unknown as PgInternals;
+    const send = (...args: unknown[]): Promise<unknown> => (super.query as (...rest: unknown[]) => Promise<unknown>)(...args);
+    self.pipeline = true;
+    self.connection.stream.cork();
+    let sent: Array<Promise<unknown>>;
+    try {
+      sent = [...(opening ? [send(opening.text)] : []), ...statements.map(([text, values]) => send(...prepared([text, values]))), send('COMMIT')];
+    } finally {
+      self.connection.stream.uncork();
+    }
+    const results = await Promise.allSettled(sent);
+    self.pipeline = false;
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    return results.slice(opening ? 1 : 0, -1).map((result) => (result as PromiseFulfilledResult<unknown>).value);
+  }
+
   /** The opening, the statement and (one-statement) the COMMIT, in one write; answers the statement's result. */
   private async pipelined(opening: { text: string }, statement: unknown[], commit: boolean): Promise<unknown> {
     const self = this as unknown as PgInternals;

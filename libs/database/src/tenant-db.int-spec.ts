@@ -198,5 +198,47 @@ describe('TenantDb and row-level security', () => {
       ).rejects.toThrow('A one-statement transaction was given a second statement');
       expect(await db.run(a.workspaceId, ({ manager }) => manager.query('SELECT 3 AS n'))).toEqual([{ n: 3 }]);
     });
+
+    it('sends an atCommit statement last, in one write with the COMMIT, and hands its rows over once committed', async () => {
+      const name = `at-commit-${uuidv7()}`;
+      const seen: unknown[] = [];
+      const { calls, writes } = await traced(() =>
+        db.run(a.workspaceId, async (tx) => {
+          const written = tx.atCommit(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, $3) RETURNING name`, [uuidv7(), a.workspaceId, name]);
+          tx.afterCommit(async () => void seen.push(await written));
+          await tx.manager.query('SELECT count(*)::int AS n FROM labels WHERE name = $1', [name]);
+        }),
+      );
+      expect(calls.map((text) => text.split(' ')[0])).toEqual(['START', 'SELECT', 'INSERT', 'COMMIT']);
+      expect(writes).toBe(2);
+      await vi.waitFor(() => expect(seen).toEqual([[{ name }]]));
+      expect(await labels(a.workspaceId, name)).toEqual([{ n: 1 }]);
+      // Alone, it travels with the opening too.
+      const alone = await traced(() => db.run(a.workspaceId, async (tx) => void tx.atCommit(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, $3)`, [uuidv7(), a.workspaceId, `${name}-alone`])));
+      expect(alone.writes).toBe(1);
+      expect(await labels(a.workspaceId, `${name}-alone`)).toEqual([{ n: 1 }]);
+    });
+
+    it('rolls the transaction back when an atCommit statement fails, and fails the run', async () => {
+      const name = `at-commit-failed-${uuidv7()}`;
+      const effects: string[] = [];
+      await expect(
+        db.run(a.workspaceId, async (tx) => {
+          await tx.manager.query(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, $3)`, [uuidv7(), a.workspaceId, name]);
+          void tx.atCommit(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, 'stolen')`, [uuidv7(), b.workspaceId]);
+          tx.afterCommit(async () => void effects.push('committed'));
+        }),
+      ).rejects.toThrow(/row-level security/);
+      expect(effects).toEqual([]);
+      expect(await labels(a.workspaceId, name)).toEqual([{ n: 0 }]);
+      // Nor is an atCommit statement sent when the work fails first.
+      await expect(
+        db.run(a.workspaceId, async (tx) => {
+          void tx.atCommit(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, $3)`, [uuidv7(), a.workspaceId, name]);
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await labels(a.workspaceId, name)).toEqual([{ n: 0 }]);
+    });
   });
 });

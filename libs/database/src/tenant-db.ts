@@ -12,6 +12,32 @@ export interface TenantTx {
   readonly manager: EntityManager;
   /** Runs `effect` once the transaction has committed (never if it rolls back). */
   afterCommit(effect: () => Promise<void>): void;
+  /**
+   * A statement run last, sent in one write with the COMMIT: for a write whose result the transaction
+   * does not wait for (an event's outbox row, whose result only decides what to publish after commit).
+   * Its rows arrive once the transaction has committed, never if it does not; if it fails, the
+   * transaction rolls back and `run` fails.
+   */
+  atCommit(sql: string, params: unknown[]): Promise<unknown[]>;
+}
+
+/** The statements of a transaction's atCommit, waiting for its end. */
+class AtCommit {
+  private statements: Array<{ sql: string; params: unknown[]; resolve: (rows: unknown[]) => void }> = [];
+
+  add(sql: string, params: unknown[]): Promise<unknown[]> {
+    return new Promise((resolve) => this.statements.push({ sql, params, resolve }));
+  }
+
+  get pending(): boolean {
+    return this.statements.length > 0;
+  }
+
+  take(): Array<{ sql: string; params: unknown[]; resolve: (rows: unknown[]) => void }> {
+    const taken = this.statements;
+    this.statements = [];
+    return taken;
+  }
 }
 
 /**
@@ -42,11 +68,14 @@ export class TenantDb {
 
   private async tenant<T>(workspaceId: string, work: (tx: TenantTx) => Promise<T>, oneStatement: boolean): Promise<T> {
     const effects: Array<() => Promise<void>> = [];
+    const atCommit = new AtCommit();
     const result = await this.scoped(
       'app.workspace_id',
       workspaceId,
-      (manager) => work({ workspaceId, manager, afterCommit: (effect) => effects.push(effect) }),
+      (manager) =>
+        work({ workspaceId, manager, afterCommit: (effect) => effects.push(effect), atCommit: (sql, params) => atCommit.add(sql, params) }),
       oneStatement,
+      atCommit,
     );
     // Effects are best-effort by design (publishing to a queue): what they miss, a relay recovers.
     // They run after the caller has its answer, so a request does not wait on Redis round trips.
@@ -76,15 +105,18 @@ export class TenantDb {
     value: string,
     work: (manager: EntityManager) => Promise<T>,
     oneStatement = false,
+    atCommit?: AtCommit,
   ): Promise<T> {
     if (!UUID.test(value)) {
       return this.dataSource.transaction(async (manager) => {
         await manager.query(`SELECT set_config('${setting}', $1, true)`, [value]);
-        return work(manager);
+        const result = await work(manager);
+        for (const { sql, params, resolve } of atCommit?.take() ?? []) resolve(await manager.query(sql, params));
+        return result;
       });
     }
     const runner = this.dataSource.createQueryRunner();
-    openWith(runner, `START TRANSACTION; SELECT set_config('${setting}', '${value}', true)`, oneStatement);
+    openWith(runner, `START TRANSACTION; SELECT set_config('${setting}', '${value}', true)`, oneStatement, atCommit);
     try {
       return await runner.manager.transaction(work);
     } finally {
@@ -99,14 +131,29 @@ export class TenantDb {
 
 /**
  * Makes TypeORM's START TRANSACTION on this runner open with `begin` instead, sent with the first
- * statement (its bookkeeping stays TypeORM's).
+ * statement, and its COMMIT carry the atCommit statements (its bookkeeping stays TypeORM's).
  */
-function openWith(runner: QueryRunner, begin: string, oneStatement: boolean): void {
-  const query = runner.query.bind(runner);
+function openWith(runner: QueryRunner, begin: string, oneStatement: boolean, atCommit?: AtCommit): void {
+  const query = runner.query.bind(runner) as (...args: unknown[]) => Promise<unknown>;
   runner.query = (async (sql: string, ...rest: unknown[]) => {
-    if (sql !== 'START TRANSACTION') return (query as (...args: unknown[]) => Promise<unknown>)(sql, ...rest);
+    if (sql === 'COMMIT' && atCommit?.pending) return commitWith(runner, query, atCommit);
+    if (sql !== 'START TRANSACTION') return query(sql, ...rest);
     const client: unknown = await runner.connect();
     if (client instanceof PreparingClient) client.openWith(begin, oneStatement);
     else return query(begin);
   }) as QueryRunner['query'];
+}
+
+async function commitWith(runner: QueryRunner, query: (...args: unknown[]) => Promise<unknown>, atCommit: AtCommit): Promise<void> {
+  const statements = atCommit.take();
+  const client: unknown = await runner.connect();
+  if (client instanceof PreparingClient) {
+    const results = await client.commitWith(statements.map(({ sql, params }) => [sql, params]));
+    statements.forEach(({ resolve }, i) => resolve((results[i] as { rows: unknown[] }).rows));
+    return;
+  }
+  const rows: unknown[][] = [];
+  for (const { sql, params } of statements) rows.push((await query(sql, params)) as unknown[]);
+  await query('COMMIT');
+  statements.forEach(({ resolve }, i) => resolve(rows[i]!));
 }

@@ -37,7 +37,7 @@ class FakeDataSource {
 /** Commits like TenantDb.run: the effects of one transaction started in one synchronous pass, not awaited. */
 function commit(workspaceId: string, stage: (tx: TenantTx) => void): void {
   const effects: Array<() => Promise<void>> = [];
-  stage({ workspaceId, manager: undefined as never, afterCommit: (effect) => effects.push(effect) });
+  stage({ workspaceId, manager: undefined as never, afterCommit: (effect) => effects.push(effect), atCommit: async () => [] });
   void Promise.allSettled(effects.map((effect) => effect()));
 }
 

@@ -75,6 +75,12 @@ export class Outbox {
     });
   }
 
+  /** publishAfterCommit for a row inserted by tx.atCommit: published only if the insert wrote it (`written` has a row). */
+  publishIfWritten<N extends JobName>(tx: TenantTx, job: StagedJob<N>, written: Promise<unknown[]>): void {
+    const ifWritten: TenantTx = { ...tx, afterCommit: (effect) => tx.afterCommit(async () => ((await written).length > 0 ? effect() : undefined)) };
+    this.publishAfterCommit(ifWritten, job);
+  }
+
   /**
    * Marks a committed row whose job the writing process ran itself instead of queueing it, so the
    * relay leaves it alone. A row never marked (the process died during the run) is published by the

@@ -99,26 +99,23 @@ describe('events: written in the transaction of the change they describe', () =>
     expect(EVENT_TYPES).toContain(event!.type);
   });
 
-  it('is visible inside its transaction and to no one else until the commit', async () => {
+  it('is written by its transaction, last, with the commit: seen by no one until then, committed with its change', async () => {
     const db = app.get(TenantDb);
     const writer = app.get(EventWriter);
-    let eventId = '';
+    let contactId = '';
+    const event = (): Promise<pg.QueryResult> => owner.query(`SELECT 1 FROM outbox WHERE payload->'event'->'data'->>'id' = $1`, [contactId]);
     await db.run(workspaceId, async (tx) => {
       const contact = await app.get(ContactsRepository).insert(tx, {
         id: uuidv7(), name: 'In tx', email: null, phone: null, language: null, timezone: null, country: null, customAttributes: {},
       });
+      contactId = contact.id;
       await writer.contact(tx, 'contact.created', contact.id);
-      const inside: Array<{ id: string; event_id: string }> = await tx.manager.query(
-        `SELECT id, payload->'event'->>'id' AS event_id FROM outbox WHERE workspace_id = $1 AND payload->'event'->'data'->>'id' = $2`,
-        [workspaceId, contact.id],
-      );
-      expect(inside).toHaveLength(1);
-      eventId = inside[0]!.event_id;
-      const outside = await owner.query(`SELECT 1 FROM outbox WHERE payload->'event'->>'id' = $1`, [eventId]);
-      expect(outside.rowCount).toBe(0);
+      // The row goes with the COMMIT (tx.atCommit): nothing in the transaction reads it.
+      const inside: unknown[] = await tx.manager.query(`SELECT 1 FROM outbox WHERE payload->'event'->'data'->>'id' = $1`, [contact.id]);
+      expect(inside).toHaveLength(0);
+      expect((await event()).rowCount).toBe(0);
     });
-    const committed = await owner.query(`SELECT 1 FROM outbox WHERE payload->'event'->>'id' = $1`, [eventId]);
-    expect(committed.rowCount).toBe(1);
+    expect((await event()).rowCount).toBe(1);
     await newEvents();
   });
 
