@@ -70,18 +70,7 @@ export class PreparingClient extends pg.Client {
     if (this.closing) throw new Error('A one-statement transaction was given a second statement');
     const opening = this.opening;
     this.opening = undefined;
-    const self = this as unknown as PgInternals;
-    const send = (...args: unknown[]): Promise<unknown> => (super.query as (...rest: unknown[]) => Promise<unknown>)(...args);
-    self.pipeline = true;
-    self.connection.stream.cork();
-    let sent: Array<Promise<unknown>>;
-    try {
-      sent = [...(opening ? [send(opening.text)] : []), ...statements.map(([text, values]) => send(...prepared([text, values]))), send('COMMIT')];
-    } finally {
-      self.connection.stream.uncork();
-    }
-    const results = await Promise.allSettled(sent);
-    self.pipeline = false;
+    const results = await Promise.allSettled(this.together([...(opening ? [[opening.text]] : []), ...statements.map(prepared), ['COMMIT']]));
     const failed = results.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
     return results.slice(opening ? 1 : 0, -1).map((result) => (result as PromiseFulfilledResult<unknown>).value);
@@ -89,37 +78,40 @@ export class PreparingClient extends pg.Client {
 
   /** The opening, the statement and (one-statement) the COMMIT, in one write; answers the statement's result. */
   private async pipelined(opening: { text: string }, statement: unknown[], commit: boolean): Promise<unknown> {
+    const sent = this.together([[opening.text], statement, ...(commit ? [['COMMIT']] : [])]);
+    if (commit) {
+      // What the transaction's end answers, once every answer is in: the connection goes back to its
+      // pool only then. A failed opening or statement reaches the statement's caller too.
+      this.closing = Promise.allSettled(sent).then((results) => {
+        const failed = results.find((result) => result.status === 'rejected');
+        if (failed) throw failed.reason;
+        return (results[2] as PromiseFulfilledResult<unknown>).value;
+      });
+      this.closing.catch(() => undefined);
+    }
+    // Without the COMMIT, every answer is awaited: the caller's next statement is sent one at a time again.
+    const [open, result] = await Promise.allSettled(commit ? sent.slice(0, 2) : sent);
+    if (open!.status === 'rejected') throw open!.reason;
+    if (result!.status === 'rejected') throw result!.reason;
+    return result!.value;
+  }
+
+  /**
+   * Sends the calls in one write, pipelined (each with its own sync; answered in order), and goes back
+   * to one query at a time once every answer is in (pg routes answers by what it sent).
+   */
+  private together(calls: unknown[][]): Array<Promise<unknown>> {
     const self = this as unknown as PgInternals;
-    const send = (...args: unknown[]): Promise<unknown> => (super.query as (...rest: unknown[]) => Promise<unknown>)(...args);
     self.pipeline = true;
     self.connection.stream.cork();
     let sent: Array<Promise<unknown>>;
     try {
-      sent = [send(opening.text), send(...statement), ...(commit ? [send('COMMIT')] : [])];
+      sent = calls.map((call) => (super.query as (...rest: unknown[]) => Promise<unknown>)(...call));
     } finally {
       self.connection.stream.uncork();
     }
-    // Back to one query at a time once every answer is in (pg routes answers by what it sent).
-    const settled = Promise.allSettled(sent).then((results) => {
-      self.pipeline = false;
-      const [open, result, close] = results;
-      if (open!.status === 'rejected') throw open!.reason;
-      return { result: result!, close };
-    });
-    if (!commit) {
-      const { result } = await settled;
-      if (result.status === 'rejected') throw result.reason;
-      return result.value;
-    }
-    this.closing = settled.then(({ close }) => {
-      if (close!.status === 'rejected') throw close!.reason;
-      return close!.value;
-    });
-    this.closing.catch(() => undefined); // awaited by the transaction's end; a failed opening reaches the statement's caller too
-    const [open, result] = await Promise.allSettled(sent.slice(0, 2));
-    if (open!.status === 'rejected') throw open!.reason;
-    if (result!.status === 'rejected') throw result!.reason;
-    return result!.value;
+    void Promise.allSettled(sent).then(() => (self.pipeline = false));
+    return sent;
   }
 }
 

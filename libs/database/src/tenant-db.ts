@@ -60,7 +60,8 @@ export class TenantDb {
   /**
    * `run` for a transaction of exactly one statement (a hot path's read, or its one write): the
    * opening, the statement and the COMMIT travel in one write and come back in one answer, instead
-   * of three round trips. A second statement in `work` fails.
+   * of three round trips. The statement commits with it, so what `work` does after it cannot undo
+   * it; a second statement in `work` fails.
    */
   async runOne<T>(workspaceId: string, work: (tx: TenantTx) => Promise<T>): Promise<T> {
     return this.tenant(workspaceId, work, true);
