@@ -1,11 +1,8 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import type { DataSource } from 'typeorm';
 import type { FerryConfig } from '#config';
 import { uuidv7 } from '#domain';
-import { seedTenant, testConfig } from '#testing';
-import { createOwnerDataSource } from './data-source.js';
-import { ensureDatabase } from './migrate.js';
+import { type MigrationDatabase, migrationDatabase, seedTenant, testConfig } from '#testing';
 import { FallbackChecked1765500000000 } from './migrations/1765500000000-fallback-checked.js';
 import {
   CURRENT_PENDING_WORK,
@@ -58,37 +55,19 @@ describe('ferry_outbox_stalled and ferry_outbox_prune as migrated', () => {
  * down, given fallback checks as they stood before it, and brought up again.
  */
 describe('FallbackChecked1765500000000 (down, backfill, up)', () => {
+  let db: MigrationDatabase;
   let config: FerryConfig;
   let owner: pg.Client;
-  let source: DataSource;
   const migration = new FallbackChecked1765500000000();
+  const run = (step: 'up' | 'down'): Promise<void> => db.run(migration, step);
 
   beforeAll(async () => {
-    const base = await testConfig();
-    const url = new URL(base.database.url);
-    // Named after this worker's database, so the run's teardown drops it with the rest.
-    url.pathname = `${url.pathname}_fallback_checked`;
-    await ensureDatabase(url.toString(), `${inject('ferryTestRun')}_template`);
-    config = await testConfig({ DATABASE_URL: url.toString() });
-    owner = new pg.Client({ connectionString: config.database.url });
-    await owner.connect();
-    source = await createOwnerDataSource(config).initialize();
+    db = await migrationDatabase('fallback_checked');
+    ({ config, owner } = db);
   });
   afterAll(async () => {
-    await source?.destroy();
-    await owner?.end();
+    await db?.close();
   });
-
-  async function run(step: 'up' | 'down'): Promise<void> {
-    const runner = source.createQueryRunner();
-    try {
-      await runner.startTransaction();
-      await migration[step](runner);
-      await runner.commitTransaction();
-    } finally {
-      await runner.release();
-    }
-  }
 
   it('down restores the previous functions and drops the column; up records week-old checks as decided and leaves the rest to run', async () => {
     await run('down');

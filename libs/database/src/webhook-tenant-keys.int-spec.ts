@@ -1,11 +1,8 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import type { DataSource } from 'typeorm';
 import type { FerryConfig } from '#config';
 import { uuidv7 } from '#domain';
-import { seedTenant, testConfig } from '#testing';
-import { createOwnerDataSource } from './data-source.js';
-import { ensureDatabase } from './migrate.js';
+import { type MigrationDatabase, migrationDatabase, seedTenant } from '#testing';
 import { WebhookTenantKeys1765600000000 } from './migrations/1765600000000-webhook-tenant-keys.js';
 
 /** The foreign keys of the webhook tables, as `table: constraint definition`, sorted. */
@@ -22,24 +19,16 @@ async function foreignKeys(client: pg.Client): Promise<string[]> {
  * the keys refuse and remove, and the migration taken down and up again.
  */
 describe('WebhookTenantKeys1765600000000', () => {
+  let db: MigrationDatabase;
   let config: FerryConfig;
   let owner: pg.Client;
-  let source: DataSource;
 
   beforeAll(async () => {
-    const base = await testConfig();
-    const url = new URL(base.database.url);
-    // Named after this worker's database, so the run's teardown drops it with the rest.
-    url.pathname = `${url.pathname}_webhook_keys`;
-    await ensureDatabase(url.toString(), `${inject('ferryTestRun')}_template`);
-    config = await testConfig({ DATABASE_URL: url.toString() });
-    owner = new pg.Client({ connectionString: config.database.url });
-    await owner.connect();
-    source = await createOwnerDataSource(config).initialize();
+    db = await migrationDatabase('webhook_keys');
+    ({ config, owner } = db);
   });
   afterAll(async () => {
-    await source?.destroy();
-    await owner?.end();
+    await db?.close();
   });
 
   async function endpoint(workspaceId: string): Promise<string> {
@@ -88,16 +77,7 @@ describe('WebhookTenantKeys1765600000000', () => {
 
   it('down restores the four keys and up brings back the two', async () => {
     const migration = new WebhookTenantKeys1765600000000();
-    const run = async (step: 'up' | 'down'): Promise<void> => {
-      const runner = source.createQueryRunner();
-      try {
-        await runner.startTransaction();
-        await migration[step](runner);
-        await runner.commitTransaction();
-      } finally {
-        await runner.release();
-      }
-    };
+    const run = (step: 'up' | 'down'): Promise<void> => db.run(migration, step);
     const now = await foreignKeys(owner);
     expect(now).toEqual([
       'webhook_deliveries: FOREIGN KEY (workspace_id, endpoint_id) REFERENCES webhook_endpoints(workspace_id, id) ON DELETE CASCADE',

@@ -4,3 +4,4 @@ export * from './fixtures.js';
 export * from './simulator-harness.js';
 export * from './worker-harness.js';
 export * from './api-process.js';
+export * from './migration-database.js';
