@@ -75,9 +75,9 @@ export function sendWebhook(guard: OutboundGuard, req: WebhookRequest): Promise<
     };
     const url = new URL(req.url);
     const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(started) {
-        controller = started;
-        if (timedOut) started.abort(new Error(`No answer within ${req.timeoutMs} ms`));
+      onRequestStart(dispatch) {
+        controller = dispatch;
+        if (timedOut) dispatch.abort(new Error(`No answer within ${req.timeoutMs} ms`));
       },
       onResponseStart(_controller, status) {
         if (status >= 200) statusCode = status; // 1xx are interim answers
