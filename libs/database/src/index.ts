@@ -5,3 +5,4 @@ export * from './database.module.js';
 export * from './entity-list.js';
 export * from './secret-cipher.js';
 export * from './group-commit.js';
+export * from './turn-batch.js';

@@ -10,9 +10,6 @@ interface PgInternals {
   connection: { stream: { cork(): void; uncork(): void } };
 }
 
-/** What a transaction's end answers when it never reached the server (it had no statement). */
-const NOTHING_SENT = { command: 'COMMIT', rowCount: null, rows: [], fields: [] };
-
 /**
  * A pg client that runs every parameterised statement as a named prepared statement: PostgreSQL parses
  * and plans it once per connection instead of on every call. On Ferry's hot paths planning cost as
@@ -55,7 +52,8 @@ export class PreparingClient extends pg.Client {
     if (this.opening) {
       const opening = this.opening;
       this.opening = undefined;
-      if (end) return Promise.resolve({ ...NOTHING_SENT, command: text }) as never;
+      // The transaction had no statement: it never reached the server, nor does its end.
+      if (end) return Promise.resolve({ command: text, rowCount: null, rows: [], fields: [] }) as never;
       return this.pipelined(opening, prepared(args), opening.oneStatement) as never;
     }
     return (super.query as (...rest: unknown[]) => never)(...prepared(args));

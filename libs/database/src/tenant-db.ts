@@ -137,24 +137,20 @@ export class TenantDb {
 function openWith(runner: QueryRunner, begin: string, oneStatement: boolean, atCommit?: AtCommit): void {
   const query = runner.query.bind(runner) as (...args: unknown[]) => Promise<unknown>;
   runner.query = (async (sql: string, ...rest: unknown[]) => {
-    if (sql === 'COMMIT' && atCommit?.pending) return commitWith(runner, query, atCommit);
+    if (sql === 'COMMIT' && atCommit?.pending) {
+      const statements = atCommit.take();
+      const results = await (await preparing(runner)).commitWith(statements.map(({ sql: text, params }) => [text, params]));
+      statements.forEach(({ resolve }, i) => resolve((results[i] as { rows: unknown[] }).rows));
+      return;
+    }
     if (sql !== 'START TRANSACTION') return query(sql, ...rest);
-    const client: unknown = await runner.connect();
-    if (client instanceof PreparingClient) client.openWith(begin, oneStatement);
-    else return query(begin);
+    (await preparing(runner)).openWith(begin, oneStatement);
   }) as QueryRunner['query'];
 }
 
-async function commitWith(runner: QueryRunner, query: (...args: unknown[]) => Promise<unknown>, atCommit: AtCommit): Promise<void> {
-  const statements = atCommit.take();
+/** The runner's connection: TenantDb runs on the app data source, whose connections are PreparingClients. */
+async function preparing(runner: QueryRunner): Promise<PreparingClient> {
   const client: unknown = await runner.connect();
-  if (client instanceof PreparingClient) {
-    const results = await client.commitWith(statements.map(({ sql, params }) => [sql, params]));
-    statements.forEach(({ resolve }, i) => resolve((results[i] as { rows: unknown[] }).rows));
-    return;
-  }
-  const rows: unknown[][] = [];
-  for (const { sql, params } of statements) rows.push((await query(sql, params)) as unknown[]);
-  await query('COMMIT');
-  statements.forEach(({ resolve }, i) => resolve(rows[i]!));
+  if (!(client instanceof PreparingClient)) throw new Error('TenantDb needs the app data source (createAppDataSource): its connections are PreparingClients');
+  return client;
 }

@@ -1,22 +1,21 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FerryConfig } from '#config';
+import { TurnBatch } from '#database';
 import { JOBS, type JobName, type JobPayloads, QUEUE_NAMES, type QueueName } from './job-catalogue.js';
 
-/** A job add() was given, waiting for the rest of its turn of the event loop. */
-interface PendingAdd {
+/** A job add() was given. */
+interface Add {
   name: JobName;
   data: unknown;
   opts: JobsOptions;
-  settle: { resolve: () => void; reject: (error: unknown) => void };
 }
 
 /** The producer side of every queue, one BullMQ Queue per kind. */
 export class Queues {
   private readonly queues: Map<QueueName, Queue>;
-  /** Jobs added in this turn of the event loop, by queue: sent together at its end. */
-  private pending = new Map<QueueName, PendingAdd[]>();
-  private flushing: NodeJS.Immediate | undefined;
+  /** Per queue, the jobs added in one turn of the event loop, sent together. */
+  private readonly adds: Map<QueueName, TurnBatch<Add, unknown>>;
 
   constructor(connection: Redis, config: FerryConfig) {
     this.queues = new Map(
@@ -28,6 +27,12 @@ export class Queues {
         return [name, queue];
       }),
     );
+    this.adds = new Map(
+      [...this.queues].map(([name, queue]) => [
+        name,
+        new TurnBatch<Add, unknown>((adds) => (adds.length === 1 ? queue.add(adds[0]!.name, adds[0]!.data, adds[0]!.opts).then((job) => [job]) : queue.addBulk(adds))),
+      ]),
+    );
   }
 
   /**
@@ -37,29 +42,9 @@ export class Queues {
    * cheap request's cost. If that write fails, every add in it fails, and each caller's outbox row
    * waits for the relay, as with any failed publish.
    */
-  add<N extends JobName>(name: N, payload: JobPayloads[N], jobId: string): Promise<void> {
+  async add<N extends JobName>(name: N, payload: JobPayloads[N], jobId: string): Promise<void> {
     const definition = JOBS[name];
-    return new Promise((resolve, reject) => {
-      const queued = this.pending.get(definition.queue);
-      const add: PendingAdd = { name, data: payload, opts: { ...definition.options, jobId }, settle: { resolve, reject } };
-      if (queued) queued.push(add);
-      else this.pending.set(definition.queue, [add]);
-      this.flushing ??= setImmediate(() => this.flush());
-    });
-  }
-
-  private flush(): void {
-    this.flushing = undefined;
-    const pending = this.pending;
-    this.pending = new Map();
-    for (const [queueName, adds] of pending) {
-      const queue = this.get(queueName);
-      const sent = adds.length === 1 ? queue.add(adds[0]!.name, adds[0]!.data, adds[0]!.opts) : queue.addBulk(adds.map(({ name, data, opts }) => ({ name, data, opts })));
-      sent.then(
-        () => adds.forEach((add) => add.settle.resolve()),
-        (error: unknown) => adds.forEach((add) => add.settle.reject(error)),
-      );
-    }
+    await this.adds.get(definition.queue)!.submit({ name, data: payload, opts: { ...definition.options, jobId } });
   }
 
   /**
@@ -95,10 +80,7 @@ export class Queues {
   }
 
   async close(): Promise<void> {
-    if (this.flushing) {
-      clearImmediate(this.flushing);
-      this.flush();
-    }
+    for (const adds of this.adds.values()) adds.flushNow();
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
   }
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import { CONFIG, type FerryConfig } from '#config';
+import { TurnBatch } from '#database';
 import type { EventEnvelope } from '#domain';
 import { REDIS } from '#queue';
 import { liveChannelKey, workspaceRoom } from './live-channel.js';
@@ -20,9 +21,7 @@ import { liveChannelKey, workspaceRoom } from './live-channel.js';
 @Injectable()
 export class LivePublisher {
   private readonly key: string;
-  /** Publishes waiting for the end of this turn of the event loop, in call order. */
-  private pending: Array<{ events: readonly EventEnvelope[]; resolve: () => void; reject: (error: unknown) => void }> = [];
-  private flushing: NodeJS.Immediate | undefined;
+  private readonly publishes = new TurnBatch<readonly EventEnvelope[], void>((batch) => this.send(batch.flat()).then(() => batch.map(() => undefined)));
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -36,29 +35,17 @@ export class LivePublisher {
   }
 
   /** Several events, in order, in one round trip to Redis (a pipeline). */
-  publishAll(events: readonly EventEnvelope[]): Promise<void> {
-    if (events.length === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.pending.push({ events, resolve, reject });
-      this.flushing ??= setImmediate(() => void this.flush());
-    });
+  async publishAll(events: readonly EventEnvelope[]): Promise<void> {
+    if (events.length > 0) await this.publishes.submit(events);
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = undefined;
-    const batch = this.pending;
-    this.pending = [];
+  private async send(events: readonly EventEnvelope[]): Promise<void> {
     const pipeline = this.redis.pipeline();
     const client = { publish: (channel: string, message: string | Buffer) => pipeline.publish(channel, message) };
     const emitter = new Emitter(client, { key: this.key });
-    for (const { events } of batch) for (const event of events) emitter.to(workspaceRoom(event.workspaceId)).emit(event.type, event);
-    try {
-      const results = await pipeline.exec();
-      const failed = results?.find(([error]) => error);
-      if (failed) throw failed[0];
-      for (const publish of batch) publish.resolve();
-    } catch (error) {
-      for (const publish of batch) publish.reject(error);
-    }
+    for (const event of events) emitter.to(workspaceRoom(event.workspaceId)).emit(event.type, event);
+    const results = await pipeline.exec();
+    const failed = results?.find(([error]) => error);
+    if (failed) throw failed[0];
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { CONFIG, type FerryConfig } from '#config';
+import { TurnBatch } from '#database';
 import { REDIS } from '#queue';
 
 // For each (key, holder) in turn: expired leases (a worker that died holding one) are dropped first;
@@ -32,11 +33,9 @@ type SlotsRedis = Redis & { ferryAcquireSlots(keyCount: number, ...args: Array<s
  */
 @Injectable()
 export class EndpointSlots {
-  private acquiring: Array<{ wanted: ReadonlyArray<{ endpointId: string; holder: string }>; resolve: (taken: boolean[]) => void; reject: (error: unknown) => void }> = [];
-  private acquired: NodeJS.Immediate | undefined;
-  private releasing: Array<{ endpointId: string; holder: string }> = [];
-  private released: Promise<void> | undefined;
   private readonly redis: SlotsRedis;
+  private readonly acquires = new TurnBatch<ReadonlyArray<{ endpointId: string; holder: string }>, boolean[]>((batch) => this.acquireNow(batch));
+  private readonly releases = new TurnBatch<{ endpointId: string; holder: string }, void>((batch) => this.releaseNow(batch));
 
   constructor(@Inject(REDIS) redis: Redis, @Inject(CONFIG) private readonly config: FerryConfig) {
     if (!('ferryAcquireSlots' in redis)) redis.defineCommand('ferryAcquireSlots', { lua: ACQUIRE });
@@ -50,53 +49,41 @@ export class EndpointSlots {
   }
 
   /** acquire() for each of `wanted`, in order: which were taken. */
-  acquireMany(wanted: ReadonlyArray<{ endpointId: string; holder: string }>): Promise<boolean[]> {
-    if (wanted.length === 0) return Promise.resolve([]);
-    return new Promise((resolve, reject) => {
-      this.acquiring.push({ wanted, resolve, reject });
-      this.acquired ??= setImmediate(() => void this.acquireNow());
-    });
-  }
-
-  private async acquireNow(): Promise<void> {
-    const batch = this.acquiring;
-    this.acquiring = [];
-    this.acquired = undefined;
-    const wanted = batch.flatMap((b) => b.wanted);
-    const now = Date.now();
-    const leaseMs = this.config.webhooks.timeoutMs * 2 + 5000;
-    try {
-      const taken = await this.redis.ferryAcquireSlots(
-        wanted.length,
-        ...wanted.map((w) => this.key(w.endpointId)),
-        now,
-        now + leaseMs,
-        this.config.webhooks.maxInFlightPerEndpoint,
-        leaseMs,
-        ...wanted.map((w) => w.holder),
-      );
-      let at = 0;
-      for (const { wanted: mine, resolve } of batch) {
-        resolve(mine.map((_, i) => taken[at + i] === 1));
-        at += mine.length;
-      }
-    } catch (error) {
-      for (const { reject } of batch) reject(error);
-    }
+  async acquireMany(wanted: ReadonlyArray<{ endpointId: string; holder: string }>): Promise<boolean[]> {
+    return wanted.length === 0 ? [] : this.acquires.submit(wanted);
   }
 
   /** Gives a slot back; releases of the same tick go together. */
   release(endpointId: string, holder: string): Promise<void> {
-    this.releasing.push({ endpointId, holder });
-    this.released ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      const batch = this.releasing;
-      this.releasing = [];
-      this.released = undefined;
-      const pipeline = this.redis.pipeline();
-      for (const { endpointId: id, holder: h } of batch) pipeline.zrem(this.key(id), h);
-      return pipeline.exec().then(() => undefined);
+    return this.releases.submit({ endpointId, holder });
+  }
+
+  private async acquireNow(batch: Array<ReadonlyArray<{ endpointId: string; holder: string }>>): Promise<boolean[][]> {
+    const wanted = batch.flat();
+    const now = Date.now();
+    const leaseMs = this.config.webhooks.timeoutMs * 2 + 5000;
+    const taken = await this.redis.ferryAcquireSlots(
+      wanted.length,
+      ...wanted.map((w) => this.key(w.endpointId)),
+      now,
+      now + leaseMs,
+      this.config.webhooks.maxInFlightPerEndpoint,
+      leaseMs,
+      ...wanted.map((w) => w.holder),
+    );
+    let at = 0;
+    return batch.map((mine) => {
+      const answer = mine.map((_, i) => taken[at + i] === 1);
+      at += mine.length;
+      return answer;
     });
-    return this.released;
+  }
+
+  private async releaseNow(batch: Array<{ endpointId: string; holder: string }>): Promise<void[]> {
+    const pipeline = this.redis.pipeline();
+    for (const { endpointId, holder } of batch) pipeline.zrem(this.key(endpointId), holder);
+    await pipeline.exec();
+    return batch.map(() => undefined);
   }
 
   private key(endpointId: string): string {
