@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type EventEnvelope, type EventType, uuidv7 } from '#domain';
+import { TenantDb } from '#database';
 import { Outbox, Queues } from '#queue';
 import { ApiHarness, seedTenant, type SeededTenant, startWorker } from '#testing';
 import { DELIVERIES_PER_BATCH, FIRST_TRY_WAIT_MS, RETRY_SCHEDULE_MS, WebhookDeliveryService, WebhookFanout, WebhookFirstTriesRepository } from '#webhooks';
@@ -391,7 +392,7 @@ describe('integrator webhooks end to end', () => {
       // Fails once, for this endpoint only (a retry an earlier test left running goes through the same method).
       const firstTries = worker.get(WebhookFirstTriesRepository);
       const recordSucceeded = firstTries.recordSucceeded.bind(firstTries);
-      const failing = vi.spyOn(firstTries, 'recordSucceeded').mockImplementation(async (tx, tries) => {
+      const failing = vi.spyOn(firstTries, 'recordSucceeded').mockImplementation((tx, tries) => {
         if (!tries.some((t) => t.endpointId === ep.id)) return recordSucceeded(tx, tries);
         failing.mockRestore();
         throw new Error('the database went away');
@@ -573,6 +574,29 @@ describe('integrator webhooks end to end', () => {
     expect(receiver.at(ep.path)).toHaveLength(1);
     expect(delivery).toMatchObject({ status: 'succeeded', attemptCount: 1 });
     expect(delivery!.attempts).toHaveLength(1);
+  });
+
+  it("fans out several workspaces' events at once in shared transactions, each workspace's endpoints and deliveries its own", async () => {
+    const other = await seedTenant(api.config, 'Webhooks e2e, another workspace');
+    const mine = await endpoint(status(200), ['inbox.updated']);
+    const theirs = `/hook-${++path}`;
+    const created = await api.request('POST', '/v1/webhook-endpoints', { token: other.apiKey, body: { url: receiver.on(theirs, status(200)), events: ['inbox.updated'] } });
+    expect(created.status).toBe(201);
+    const shared = vi.spyOn(worker.get(TenantDb), 'commitAcross');
+    const events: EventEnvelope[] = [tenant, other, tenant, other].map(({ workspaceId }) => ({ id: uuidv7(), type: 'inbox.updated', createdAt: new Date().toISOString(), workspaceId, data: {} }));
+    try {
+      await Promise.all(events.map((event) => worker.get(WebhookFanout).fanOut(event)));
+      // The four events' endpoints were read in one transaction, whatever the two workspaces' timing.
+      expect(shared.mock.calls.map(([parts]) => parts.map((part) => part.workspaceId))).toContainEqual(events.map((event) => event.workspaceId));
+    } finally {
+      shared.mockRestore();
+    }
+    const idsOf = (workspaceId: string) => events.filter((event) => event.workspaceId === workspaceId).map((event) => event.id).sort();
+    expect(receiver.at(mine.path).map((hit) => hit.headers['webhook-id']).sort()).toEqual(idsOf(tenant.workspaceId));
+    expect(receiver.at(theirs).map((hit) => hit.headers['webhook-id']).sort()).toEqual(idsOf(other.workspaceId));
+    expect((await deliveries(mine.id)).map((d) => [d.eventId, d.status, d.attempts.length]).sort()).toEqual(idsOf(tenant.workspaceId).map((id) => [id, 'succeeded', 1]));
+    const { rows } = await owner.query(`SELECT workspace_id, event_id, status FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY event_id`, [created.body.id]);
+    expect(rows).toEqual(idsOf(other.workspaceId).map((id) => ({ workspace_id: other.workspaceId, event_id: id, status: 'succeeded' })));
   });
 
   describe('bad input answers problem+json and writes nothing', () => {

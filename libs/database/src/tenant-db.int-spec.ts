@@ -219,6 +219,79 @@ describe('TenantDb and row-level security', () => {
       expect(await labels(a.workspaceId, `${name}-alone`)).toEqual([{ n: 1 }]);
     });
 
+    describe('commitAcross: one transaction for several workspaces', () => {
+      const insert = (workspaceId: string, name: string): [string, unknown[]] => [
+        `INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, $3) RETURNING name`,
+        [uuidv7(), workspaceId, name],
+      ];
+
+      it("sends every workspace's statements in one write, each under its own workspace's policy, and hands each its rows", async () => {
+        const name = `across-${uuidv7()}`;
+        const seen: unknown[] = [];
+        const effects: string[] = [];
+        const { calls, writes } = await traced(() =>
+          db.commitAcross(
+            [a, b, a].map(({ workspaceId }, i) => ({
+              workspaceId,
+              work: (tx) => {
+                void tx.atCommit(...insert(workspaceId, `${name}-${i}`)).then((rows) => seen.push(rows));
+                // What this workspace can see: its own rows of this run, none of the other's.
+                void tx.atCommit(`SELECT name FROM labels WHERE name LIKE $1 ORDER BY name`, [`${name}%`]).then((rows) => seen.push(rows));
+                tx.afterCommit(async () => void effects.push(`committed ${i}`));
+              },
+            })),
+          ),
+        );
+        expect(calls.map((text) => text.split(' ')[0])).toEqual(['START', 'SELECT', 'INSERT', 'SELECT', 'SELECT', 'INSERT', 'SELECT', 'SELECT', 'INSERT', 'SELECT', 'COMMIT']);
+        expect(writes).toBe(1);
+        expect(seen).toEqual([
+          [{ name: `${name}-0` }],
+          [{ name: `${name}-0` }],
+          [{ name: `${name}-1` }],
+          [{ name: `${name}-1` }],
+          [{ name: `${name}-2` }],
+          [{ name: `${name}-0` }, { name: `${name}-2` }],
+        ]);
+        await vi.waitFor(() => expect(effects.sort()).toEqual(['committed 0', 'committed 1', 'committed 2']));
+        expect(await labels(a.workspaceId, `${name}-0`)).toEqual([{ n: 1 }]);
+        expect(await labels(b.workspaceId, `${name}-1`)).toEqual([{ n: 1 }]);
+        // A part with no statement sends nothing; nor does a call with none at all.
+        expect(await traced(() => db.commitAcross([{ workspaceId: a.workspaceId, work: () => undefined }]))).toEqual({ result: undefined, calls: [], writes: 0 });
+      });
+
+      it("rolls back every workspace's statements when one is refused, runs no effect, and its connection works on", async () => {
+        const name = `across-undone-${uuidv7()}`;
+        const effects: string[] = [];
+        await expect(
+          db.commitAcross([
+            { workspaceId: a.workspaceId, work: (tx) => void tx.atCommit(...insert(a.workspaceId, name)) },
+            // B's statement writes into A: B's policy refuses it.
+            { workspaceId: b.workspaceId, work: (tx) => void tx.atCommit(...insert(a.workspaceId, 'stolen')) },
+            { workspaceId: b.workspaceId, work: (tx) => tx.afterCommit(async () => void effects.push('committed')) },
+          ]),
+        ).rejects.toThrow(/row-level security/);
+        expect(effects).toEqual([]);
+        expect(await labels(a.workspaceId, name)).toEqual([{ n: 0 }]);
+        expect(await labels(a.workspaceId, 'stolen')).toEqual([{ n: 0 }]);
+        // A failed part's work fails the whole call before anything is sent.
+        await expect(
+          db.commitAcross([
+            { workspaceId: a.workspaceId, work: (tx) => void tx.atCommit(...insert(a.workspaceId, name)) },
+            { workspaceId: b.workspaceId, work: () => Promise.reject(new Error('boom')) },
+          ]),
+        ).rejects.toThrow('boom');
+        expect(await labels(a.workspaceId, name)).toEqual([{ n: 0 }]);
+        const counts = await Promise.all(Array.from({ length: 8 }, () => labels(a.workspaceId, name)));
+        expect(counts).toEqual(Array.from({ length: 8 }, () => [{ n: 0 }]));
+      });
+
+      it("refuses a statement through the manager: it would run in whichever workspace was set last", async () => {
+        await expect(db.commitAcross([{ workspaceId: a.workspaceId, work: (tx) => tx.manager.query('SELECT 1') }])).rejects.toThrow(
+          'A transaction across workspaces (TenantDb.commitAcross) takes atCommit statements only',
+        );
+      });
+    });
+
     it('rolls the transaction back when an atCommit statement fails, and fails the run', async () => {
       const name = `at-commit-failed-${uuidv7()}`;
       const effects: string[] = [];

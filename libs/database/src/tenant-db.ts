@@ -21,6 +21,13 @@ export interface TenantTx {
   atCommit(sql: string, params: unknown[]): Promise<unknown[]>;
 }
 
+/** commitAcross's transactions have no manager to hand out: any use of it is refused. */
+const NO_MANAGER = new Proxy({} as EntityManager, {
+  get() {
+    throw new Error('A transaction across workspaces (TenantDb.commitAcross) takes atCommit statements only');
+  },
+});
+
 /** The statements of a transaction's atCommit, waiting for its end. */
 class AtCommit {
   private statements: Array<{ sql: string; params: unknown[]; resolve: (rows: unknown[]) => void }> = [];
@@ -82,6 +89,39 @@ export class TenantDb {
     // They run after the caller has its answer, so a request does not wait on Redis round trips.
     if (effects.length > 0) void Promise.allSettled(effects.map((effect) => effect()));
     return result;
+  }
+
+  /**
+   * Group commit across workspaces: one transaction for the atCommit statements of several
+   * workspaces' `work`, each run with app.workspace_id set to its own workspace (so each is held to
+   * it by row-level security, as in `run`), sent with the opening and the COMMIT in one write. For
+   * hot writes too small to pay a transaction each (a fan-out's settled first tries). `work` may only
+   * use `atCommit` and `afterCommit`: a statement through its manager would run in whichever
+   * workspace was set last, so the manager refuses. One failed statement rolls back every workspace's
+   * (the caller decides what to retry); the after-commit effects run only once all committed.
+   */
+  async commitAcross(parts: Array<{ workspaceId: string; work: (tx: TenantTx) => void | Promise<void> }>): Promise<void> {
+    const statements: Array<[string, unknown[]]> = [];
+    const answers: Array<{ at: number; resolve: (rows: unknown[]) => void }> = [];
+    const effects: Array<() => Promise<void>> = [];
+    for (const { workspaceId, work } of parts) {
+      const atCommit = new AtCommit();
+      await work({ workspaceId, manager: NO_MANAGER, afterCommit: (effect) => effects.push(effect), atCommit: (sql, params) => atCommit.add(sql, params) });
+      if (!atCommit.pending) continue;
+      statements.push([`SELECT set_config('app.workspace_id', $1, true)`, [workspaceId]]);
+      for (const { sql, params, resolve } of atCommit.take()) answers.push({ at: statements.push([sql, params]) - 1, resolve });
+    }
+    if (statements.length === 0) return;
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const client = await preparing(runner);
+      client.openWith('START TRANSACTION');
+      const results = await client.commitWith(statements);
+      for (const { at, resolve } of answers) resolve((results[at] as { rows: unknown[] }).rows);
+    } finally {
+      await runner.release();
+    }
+    if (effects.length > 0) void Promise.allSettled(effects.map((effect) => effect()));
   }
 
   /** Runs `work` in one transaction that sees the user's own memberships across workspaces. */

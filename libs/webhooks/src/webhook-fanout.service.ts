@@ -53,8 +53,25 @@ export class WebhookFanout implements OnModuleDestroy {
   private readonly running = new Set<Promise<void>>();
   private readonly inlineLimit: number;
   private readonly answerWaitMs: number;
-  private readonly successes = new GroupCommit<string, FirstSuccess, void>(async (workspaceId, items) => {
-    await this.db.runOne(workspaceId, (tx) => this.firstTries.recordSucceeded(tx, items));
+  /** Each event's targets, read by group commit across workspaces (as `successes` writes). */
+  private readonly targetReads = new GroupCommit<'all', EventEnvelope, EndpointRow[]>(async (_, events) => {
+    const reads: Array<Promise<EndpointRow[]>> = [];
+    await this.db.commitAcross(events.map((event) => ({ workspaceId: event.workspaceId, work: (tx) => void reads.push(this.firstTries.targets(tx, event)) })));
+    return Promise.all(reads);
+  });
+
+  /**
+   * Settled first tries, by group commit across workspaces: those that arrive while a write is in
+   * flight share the next one, one transaction for all (TenantDb.commitAcross).
+   */
+  private readonly successes = new GroupCommit<'all', { workspaceId: string; success: FirstSuccess }, void>(async (_, items) => {
+    const byWorkspace = new Map<string, FirstSuccess[]>();
+    for (const { workspaceId, success } of items) {
+      const tries = byWorkspace.get(workspaceId);
+      if (tries) tries.push(success);
+      else byWorkspace.set(workspaceId, [success]);
+    }
+    await this.db.commitAcross([...byWorkspace].map(([workspaceId, tries]) => ({ workspaceId, work: (tx) => this.firstTries.recordSucceeded(tx, tries) })));
     return items.map(() => undefined);
   });
 
@@ -76,7 +93,7 @@ export class WebhookFanout implements OnModuleDestroy {
     const body = JSON.stringify({ id: event.id, type: event.type, createdAt: event.createdAt, workspaceId: event.workspaceId, data: event.data });
     const written = { id: event.id, type: event.type, body };
     if (this.running.size >= this.inlineLimit) return this.writeFirst(event.workspaceId, written, false);
-    const targets = await this.db.runOne(event.workspaceId, (tx) => this.firstTries.targets(tx, event));
+    const targets = await this.targetReads.submit('all', event);
     if (targets.length === 0) return;
     if (targets.length > DELIVERIES_PER_BATCH) return this.writeFirst(event.workspaceId, written, true);
 
@@ -98,7 +115,7 @@ export class WebhookFanout implements OnModuleDestroy {
         succeeded.push({ deliveryId: holders[i]!, endpointId: endpoint.id, event: written, attemptedAt: now, statusCode, latencyMs, responseExcerpt });
       } else rest.push({ endpoint, answer: answers[i]! });
     });
-    await Promise.all(this.successes.submitMany(event.workspaceId, succeeded));
+    await Promise.all(this.successes.submitMany('all', succeeded.map((success) => ({ workspaceId: event.workspaceId, success }))));
     if (rest.length > 0) await this.handOff(event.workspaceId, written, now, rest);
   }
 

@@ -17,28 +17,33 @@ export interface FirstSuccess {
 /** The statements of the fan-out's first tries (WebhookFanout); every one filters by the transaction's workspace. */
 @Injectable()
 export class WebhookFirstTriesRepository {
-  /** The enabled endpoints subscribed to the event's type that have no delivery of it yet (a re-run skips the rest). */
+  /**
+   * The enabled endpoints subscribed to the event's type that have no delivery of it yet (a re-run
+   * skips the rest); read at the transaction's commit (tx.atCommit: several workspaces' events are
+   * read in one transaction), so `work` must not wait for it.
+   */
   async targets(tx: TenantTx, event: { id: string; type: string }): Promise<EndpointRow[]> {
-    const rows: RawEndpoint[] = await tx.manager.query(
+    const rows = (await tx.atCommit(
       `SELECT e.* FROM webhook_endpoints e
        WHERE e.workspace_id = $1 AND e.disabled_at IS NULL AND $3::text = ANY(e.events)
          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
                          WHERE d.workspace_id = e.workspace_id AND d.endpoint_id = e.id AND d.event_id = $2 AND d.replay_of IS NULL)
        ORDER BY e.id`,
       [tx.workspaceId, event.id, event.type],
-    );
+    )) as RawEndpoint[];
     return rows.map(endpointFromRaw);
   }
 
   /**
-   * First tries that succeeded, in one statement: each delivery written settled, its attempt, and the
-   * failing streak of its endpoint ended. A delivery another run wrote meanwhile is left as it is,
-   * with no attempt added to it.
+   * First tries that succeeded, in one statement run at the transaction's commit (tx.atCommit: it is
+   * written with several workspaces' in one transaction): each delivery written settled, its attempt,
+   * and the failing streak of its endpoint ended. A delivery another run wrote meanwhile is left as it
+   * is, with no attempt added to it.
    */
-  async recordSucceeded(tx: TenantTx, tries: FirstSuccess[]): Promise<void> {
+  recordSucceeded(tx: TenantTx, tries: FirstSuccess[]): void {
     if (tries.length === 0) return;
     const column = <T>(pick: (s: FirstSuccess) => T): T[] => tries.map(pick);
-    await tx.manager.query(
+    void tx.atCommit(
       `WITH s AS (
          SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[], $8::int[], $9::int[], $10::text[], $11::uuid[])
            AS s(delivery_id, endpoint_id, event_id, event_type, body, attempted_at, status_code, latency_ms, response_excerpt, attempt_id)),
