@@ -33,7 +33,7 @@ interface HandedOff {
  *
  * The event job sends the first tries itself, before writing anything. A delivery whose endpoint
  * answers 2xx within the wait (FIRST_TRY_WAIT_MS) is written once, settled, with its attempt
- * (concurrent events of a workspace share that transaction): no pending row updated later, no batch
+ * (concurrent events share that transaction, whatever their workspace): no pending row updated later, no batch
  * row, no job. Each other delivery (failed, still waiting, or its endpoint at
  * its in-flight cap) is written pending and claimed, with a `webhook.deliver_batch` outbox row, in one
  * statement, and the job ends: the answers still to come are recorded as they arrive, a failure
