@@ -255,8 +255,15 @@ describe('TenantDb and row-level security', () => {
         await vi.waitFor(() => expect(effects.sort()).toEqual(['committed 0', 'committed 1', 'committed 2']));
         expect(await labels(a.workspaceId, `${name}-0`)).toEqual([{ n: 1 }]);
         expect(await labels(b.workspaceId, `${name}-1`)).toEqual([{ n: 1 }]);
-        // A part with no statement sends nothing; nor does a call with none at all.
-        expect(await traced(() => db.commitAcross([{ workspaceId: a.workspaceId, work: () => undefined }]))).toEqual({ result: undefined, calls: [], writes: 0 });
+        // Parts with no statement send nothing; their effects still run, as a `run` without a statement's do.
+        const none = await traced(() =>
+          db.commitAcross([
+            { workspaceId: a.workspaceId, work: () => undefined },
+            { workspaceId: b.workspaceId, work: (tx) => tx.afterCommit(async () => void effects.push('nothing to commit')) },
+          ]),
+        );
+        expect(none).toEqual({ result: undefined, calls: [], writes: 0 });
+        await vi.waitFor(() => expect(effects).toContain('nothing to commit'));
       });
 
       it("rolls back every workspace's statements when one is refused, runs no effect, and its connection works on", async () => {

@@ -95,10 +95,11 @@ export class TenantDb {
    * Group commit across workspaces: one transaction for the atCommit statements of several
    * workspaces' `work`, each run with app.workspace_id set to its own workspace (so each is held to
    * it by row-level security, as in `run`), sent with the opening and the COMMIT in one write. For
-   * hot writes too small to pay a transaction each (a fan-out's settled first tries). `work` may only
-   * use `atCommit` and `afterCommit`: a statement through its manager would run in whichever
-   * workspace was set last, so the manager refuses. One failed statement rolls back every workspace's
-   * (the caller decides what to retry); the after-commit effects run only once all committed.
+   * hot statements too small to pay a transaction each (a fan-out's endpoint reads and settled first
+   * tries). `work` may only use `atCommit` and `afterCommit`: a statement through its manager would
+   * run in whichever workspace was set last, so the manager refuses. One failed statement rolls back
+   * every workspace's (the caller decides what to retry); the after-commit effects run only once all
+   * committed.
    */
   async commitAcross(parts: Array<{ workspaceId: string; work: (tx: TenantTx) => void | Promise<void> }>): Promise<void> {
     const statements: Array<[string, unknown[]]> = [];
@@ -111,15 +112,16 @@ export class TenantDb {
       statements.push([`SELECT set_config('app.workspace_id', $1, true)`, [workspaceId]]);
       for (const { sql, params, resolve } of atCommit.take()) answers.push({ at: statements.push([sql, params]) - 1, resolve });
     }
-    if (statements.length === 0) return;
-    const runner = this.dataSource.createQueryRunner();
-    try {
-      const client = await preparing(runner);
-      client.openWith('START TRANSACTION');
-      const results = await client.commitWith(statements);
-      for (const { at, resolve } of answers) resolve((results[at] as { rows: unknown[] }).rows);
-    } finally {
-      await runner.release();
+    if (statements.length > 0) {
+      const runner = this.dataSource.createQueryRunner();
+      try {
+        const client = await preparing(runner);
+        client.openWith('START TRANSACTION');
+        const results = await client.commitWith(statements);
+        for (const { at, resolve } of answers) resolve((results[at] as { rows: unknown[] }).rows);
+      } finally {
+        await runner.release();
+      }
     }
     if (effects.length > 0) void Promise.allSettled(effects.map((effect) => effect()));
   }
