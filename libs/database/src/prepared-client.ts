@@ -24,37 +24,25 @@ interface PgInternals {
  *   but in one write with the transaction's first statement (pipelined, each with its own sync; the
  *   first statement's answer comes after the opening's). A transaction that ends with no statement
  *   sent nothing, and its COMMIT or ROLLBACK sends nothing either.
- * - `openWith(opening, true)`: a transaction of one statement. The COMMIT goes in the same write,
- *   right behind it; the COMMIT the caller sends afterwards answers that one's result instead. If the
- *   statement fails, the server ends the transaction at that COMMIT with a rollback, so nothing of it
- *   stays. A second statement is refused (it would run outside the transaction).
+ * - `commitWith(statements)`: the transaction's last statements go in one write with its COMMIT (and
+ *   with the opening too when nothing was sent yet: a transaction of those statements alone is one write).
  */
 export class PreparingClient extends pg.Client {
-  private opening: { text: string; oneStatement: boolean } | undefined;
-  /** The COMMIT sent behind a one-statement transaction's statement: what its end answers. */
-  private closing: Promise<unknown> | undefined;
+  private opening: string | undefined;
 
-  openWith(opening: string, oneStatement = false): void {
-    this.opening = { text: opening, oneStatement };
-    this.closing = undefined;
+  openWith(opening: string): void {
+    this.opening = opening;
   }
 
   // pg's overloads do not survive an override; the shapes TypeORM and Ferry call with are handled here.
   override query(...args: unknown[]): never {
     const text = args[0];
-    const end = text === 'COMMIT' || text === 'ROLLBACK';
-    if (this.closing) {
-      const closing = this.closing;
-      this.closing = undefined;
-      if (end) return closing as never;
-      return Promise.reject(new Error('A one-statement transaction was given a second statement')) as never;
-    }
     if (this.opening) {
       const opening = this.opening;
       this.opening = undefined;
       // The transaction had no statement: it never reached the server, nor does its end.
-      if (end) return Promise.resolve({ command: text, rowCount: null, rows: [], fields: [] }) as never;
-      return this.pipelined(opening, prepared(args), opening.oneStatement) as never;
+      if (text === 'COMMIT' || text === 'ROLLBACK') return Promise.resolve({ command: text, rowCount: null, rows: [], fields: [] }) as never;
+      return this.pipelined(opening, prepared(args)) as never;
     }
     return (super.query as (...rest: unknown[]) => never)(...prepared(args));
   }
@@ -65,30 +53,18 @@ export class PreparingClient extends pg.Client {
    * transaction at that COMMIT with a rollback, and this throws its error.
    */
   async commitWith(statements: Array<[string, unknown[]]>): Promise<unknown[]> {
-    if (this.closing) throw new Error('A one-statement transaction was given a second statement');
     const opening = this.opening;
     this.opening = undefined;
-    const results = await Promise.allSettled(this.together([...(opening ? [[opening.text]] : []), ...statements.map(prepared), ['COMMIT']]));
+    const results = await Promise.allSettled(this.together([...(opening ? [[opening]] : []), ...statements.map(prepared), ['COMMIT']]));
     const failed = results.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
     return results.slice(opening ? 1 : 0, -1).map((result) => (result as PromiseFulfilledResult<unknown>).value);
   }
 
-  /** The opening, the statement and (one-statement) the COMMIT, in one write; answers the statement's result. */
-  private async pipelined(opening: { text: string }, statement: unknown[], commit: boolean): Promise<unknown> {
-    const sent = this.together([[opening.text], statement, ...(commit ? [['COMMIT']] : [])]);
-    if (commit) {
-      // What the transaction's end answers, once every answer is in: the connection goes back to its
-      // pool only then. A failed opening or statement reaches the statement's caller too.
-      this.closing = Promise.allSettled(sent).then((results) => {
-        const failed = results.find((result) => result.status === 'rejected');
-        if (failed) throw failed.reason;
-        return (results[2] as PromiseFulfilledResult<unknown>).value;
-      });
-      this.closing.catch(() => undefined);
-    }
-    // Without the COMMIT, every answer is awaited: the caller's next statement is sent one at a time again.
-    const [open, result] = await Promise.allSettled(commit ? sent.slice(0, 2) : sent);
+  /** The opening and the transaction's first statement, in one write; answers the statement's result. */
+  private async pipelined(opening: string, statement: unknown[]): Promise<unknown> {
+    // Every answer is awaited: the caller's next statement is sent one at a time again.
+    const [open, result] = await Promise.allSettled(this.together([[opening], statement]));
     if (open!.status === 'rejected') throw open!.reason;
     if (result!.status === 'rejected') throw result!.reason;
     return result!.value;

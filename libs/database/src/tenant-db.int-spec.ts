@@ -156,30 +156,13 @@ describe('TenantDb and row-level security', () => {
       expect(await labels(a.workspaceId, name)).toEqual([{ n: 0 }]);
     });
 
-    it('runs a one-statement transaction in one write: committed before it answers, under the workspace’s policy', async () => {
-      const name = `one-${uuidv7()}`;
-      const effects: string[] = [];
-      const { result, calls, writes } = await traced(() =>
-        db.runOne(a.workspaceId, (tx) => {
-          tx.afterCommit(async () => void effects.push('committed'));
-          return tx.manager.query(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, $3) RETURNING name`, [uuidv7(), a.workspaceId, name]);
-        }),
-      );
-      expect(result).toEqual([{ name }]);
-      expect(calls.map((text) => text.split(' ')[0])).toEqual(['START', 'INSERT', 'COMMIT']);
-      expect(writes).toBe(1);
-      expect(effects).toEqual(['committed']);
-      expect(await labels(a.workspaceId, name)).toEqual([{ n: 1 }]);
-      expect(await db.runOne(b.workspaceId, ({ manager }) => manager.query('SELECT id FROM labels WHERE name = $1', [name]))).toEqual([]);
-    });
-
-    it('leaves nothing of a one-statement transaction whose statement fails, and its connection works on', async () => {
+    it('leaves nothing of a transaction whose lone statement, sent with its opening and COMMIT, fails, and its connection works on', async () => {
       const effects: string[] = [];
       for (let i = 0; i < 8; i++) {
         await expect(
-          db.runOne(a.workspaceId, (tx) => {
+          db.run(a.workspaceId, async (tx) => {
             tx.afterCommit(async () => void effects.push('committed'));
-            return tx.manager.query(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, 'stolen')`, [uuidv7(), b.workspaceId]);
+            void tx.atCommit(`INSERT INTO labels (id, workspace_id, name) VALUES ($1, $2, 'stolen')`, [uuidv7(), b.workspaceId]);
           }),
         ).rejects.toThrow(/row-level security/);
       }
@@ -187,16 +170,6 @@ describe('TenantDb and row-level security', () => {
       // Every pooled connection went through a failed one: each answers one query at a time again.
       const counts = await Promise.all(Array.from({ length: 8 }, () => labels(b.workspaceId, 'stolen')));
       expect(counts).toEqual(Array.from({ length: 8 }, () => [{ n: 0 }]));
-    });
-
-    it('refuses a second statement in a one-statement transaction', async () => {
-      await expect(
-        db.runOne(a.workspaceId, async ({ manager }) => {
-          await manager.query('SELECT 1');
-          await manager.query('SELECT 2');
-        }),
-      ).rejects.toThrow('A one-statement transaction was given a second statement');
-      expect(await db.run(a.workspaceId, ({ manager }) => manager.query('SELECT 3 AS n'))).toEqual([{ n: 3 }]);
     });
 
     it('sends an atCommit statement last, in one write with the COMMIT, and hands its rows over once committed', async () => {

@@ -61,20 +61,6 @@ export class TenantDb {
 
   /** Runs `work` in one transaction with app.workspace_id set locally to `workspaceId`. */
   async run<T>(workspaceId: string, work: (tx: TenantTx) => Promise<T>): Promise<T> {
-    return this.tenant(workspaceId, work, false);
-  }
-
-  /**
-   * `run` for a transaction of exactly one statement (a hot path's read, or its one write): the
-   * opening, the statement and the COMMIT travel in one write and come back in one answer, instead
-   * of three round trips. The statement commits with it, so what `work` does after it cannot undo
-   * it; a second statement in `work` fails.
-   */
-  async runOne<T>(workspaceId: string, work: (tx: TenantTx) => Promise<T>): Promise<T> {
-    return this.tenant(workspaceId, work, true);
-  }
-
-  private async tenant<T>(workspaceId: string, work: (tx: TenantTx) => Promise<T>, oneStatement: boolean): Promise<T> {
     const effects: Array<() => Promise<void>> = [];
     const atCommit = new AtCommit();
     const result = await this.scoped(
@@ -82,7 +68,6 @@ export class TenantDb {
       workspaceId,
       (manager) =>
         work({ workspaceId, manager, afterCommit: (effect) => effects.push(effect), atCommit: (sql, params) => atCommit.add(sql, params) }),
-      oneStatement,
       atCommit,
     );
     // Effects are best-effort by design (publishing to a queue): what they miss, a relay recovers.
@@ -147,7 +132,6 @@ export class TenantDb {
     setting: 'app.workspace_id' | 'app.user_id',
     value: string,
     work: (manager: EntityManager) => Promise<T>,
-    oneStatement = false,
     atCommit?: AtCommit,
   ): Promise<T> {
     if (!UUID.test(value)) {
@@ -159,7 +143,7 @@ export class TenantDb {
       });
     }
     const runner = this.dataSource.createQueryRunner();
-    openWith(runner, `START TRANSACTION; SELECT set_config('${setting}', '${value}', true)`, oneStatement, atCommit);
+    openWith(runner, `START TRANSACTION; SELECT set_config('${setting}', '${value}', true)`, atCommit);
     try {
       return await runner.manager.transaction(work);
     } finally {
@@ -176,7 +160,7 @@ export class TenantDb {
  * Makes TypeORM's START TRANSACTION on this runner open with `begin` instead, sent with the first
  * statement, and its COMMIT carry the atCommit statements (its bookkeeping stays TypeORM's).
  */
-function openWith(runner: QueryRunner, begin: string, oneStatement: boolean, atCommit?: AtCommit): void {
+function openWith(runner: QueryRunner, begin: string, atCommit?: AtCommit): void {
   const query = runner.query.bind(runner) as (...args: unknown[]) => Promise<unknown>;
   runner.query = (async (sql: string, ...rest: unknown[]) => {
     if (sql === 'COMMIT' && atCommit?.pending) {
@@ -186,7 +170,7 @@ function openWith(runner: QueryRunner, begin: string, oneStatement: boolean, atC
       return;
     }
     if (sql !== 'START TRANSACTION') return query(sql, ...rest);
-    (await preparing(runner)).openWith(begin, oneStatement);
+    (await preparing(runner)).openWith(begin);
   }) as QueryRunner['query'];
 }
 
